@@ -1,0 +1,108 @@
+"""Writes for identities: guests, claiming, bans."""
+
+import secrets
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User
+from accounts.names import ADJECTIVES, ANIMALS
+from chatsite.errors import BadRequest, Conflict
+from chatsite.realtime import publish_on_commit, user_group
+
+CLOSE_BANNED = 4403
+_rng = secrets.SystemRandom()
+
+
+def _random_tag() -> str:
+    return f"{_rng.randrange(10_000):04d}"
+
+
+def identity_pick(*, nickname: str, attempts: int = 50) -> str:
+    """A tag not yet taken with ``nickname``."""
+    for _ in range(attempts):
+        tag = _random_tag()
+        if not User.objects.filter(nickname=nickname, tag=tag).exists():
+            return tag
+    raise Conflict(f"No free tag left for {nickname!r}.")
+
+
+def guest_create(*, attempts: int = 10) -> User:
+    """A new guest with a random ``Nickname#1234``; a taken pair is retried with another."""
+    for _ in range(attempts):
+        nickname = _rng.choice(ADJECTIVES) + _rng.choice(ANIMALS)
+        try:
+            with transaction.atomic():
+                user = User(
+                    username=f"guest-{secrets.token_hex(12)}",
+                    nickname=nickname,
+                    tag=_random_tag(),
+                    is_guest=True,
+                )
+                user.set_unusable_password()
+                user.save()
+                return user
+        except IntegrityError:
+            continue
+    raise Conflict("Could not mint a guest identity; try again.")
+
+
+def tokens_for_user(*, user: User) -> dict[str, str]:
+    """An access/refresh pair; both carry ``nickname`` and ``tag`` claims."""
+    refresh = RefreshToken.for_user(user)
+    refresh["nickname"] = user.nickname
+    refresh["tag"] = user.tag
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+@transaction.atomic
+def user_claim(*, user: User, username: str, password: str) -> User:
+    """Turn a guest into a named account: same id, same nickname#tag, same history."""
+    if not user.is_guest:
+        raise BadRequest("This identity is already claimed.")
+    username = username.strip()
+    User.username_validator(username)
+    if User.objects.filter(username__iexact=username).exclude(pk=user.pk).exists():
+        raise _username_taken()
+    user.username = username
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise BadRequest(" ".join(exc.messages)) from exc
+    user.set_password(password)
+    user.is_guest = False
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["username", "password", "is_guest"])
+    except IntegrityError as exc:
+        raise _username_taken() from exc
+    return user
+
+
+def _username_taken() -> Conflict:
+    error = Conflict("That username is taken.")
+    error.code = "username_taken"
+    return error
+
+
+@transaction.atomic
+def user_ban(*, user: User) -> User:
+    """Deactivate: tokens stop working everywhere and open sockets close with 4403 at once."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+    publish_on_commit(user_group(user.id), "close", code=CLOSE_BANNED)
+    return user
+
+
+@transaction.atomic
+def user_unban(*, user: User) -> User:
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    return user

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from accounts import api
+
+urlpatterns = [
+    path("auth/guest/", api.GuestCreateApi.as_view(), name="auth-guest"),
+    path("auth/refresh/", api.TokenRefreshApi.as_view(), name="auth-refresh"),
+    path("auth/claim/", api.ClaimApi.as_view(), name="auth-claim"),
+    path("auth/login/", api.LoginApi.as_view(), name="auth-login"),
+    path("me/", api.MeApi.as_view(), name="me"),
+]

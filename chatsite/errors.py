@@ -1,0 +1,146 @@
+"""The one error shape: ``{"code", "detail"}`` (plus ``retry_after`` where it applies).
+
+Services raise ``ChatError`` subclasses for expected refusals. The DRF exception handler
+below and ``messaging.frames.error_frame`` turn them into the wire shape; anything else is a
+bug and is not swallowed.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ChatError(Exception):
+    code = "bad_request"
+    status = status.HTTP_400_BAD_REQUEST
+    default_detail = "Bad request."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int | None = None) -> None:
+        self.detail = detail or self.default_detail
+        self.retry_after = retry_after
+        super().__init__(self.detail)
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": self.code, "detail": self.detail}
+        if self.retry_after is not None:
+            data["retry_after"] = self.retry_after
+        return data
+
+
+class BadRequest(ChatError):
+    pass
+
+
+class NotFound(ChatError):
+    code = "not_found"
+    status = status.HTTP_404_NOT_FOUND
+    default_detail = "Not found."
+
+
+class InvalidCredentials(ChatError):
+    code = "invalid_credentials"
+    status = status.HTTP_401_UNAUTHORIZED
+    default_detail = "Wrong username or password."
+
+
+class Forbidden(ChatError):
+    code = "forbidden"
+    status = status.HTTP_403_FORBIDDEN
+    default_detail = "You may not do that."
+
+
+class NotJoined(ChatError):
+    code = "not_joined"
+    status = status.HTTP_409_CONFLICT
+    default_detail = "Join the room first."
+
+
+class TooLong(ChatError):
+    code = "too_long"
+    default_detail = "Too long."
+
+
+class Empty(ChatError):
+    code = "empty"
+    default_detail = "A message needs some text."
+
+
+class RateLimited(ChatError):
+    code = "rate_limited"
+    status = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many requests."
+
+
+class RoomClosed(ChatError):
+    code = "room_closed"
+    status = status.HTTP_409_CONFLICT
+    default_detail = "This room is closed."
+
+
+class Conflict(ChatError):
+    status = status.HTTP_409_CONFLICT
+
+
+class Unavailable(ChatError):
+    code = "unavailable"
+    status = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is briefly unavailable; try again."
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[str]:
+    if isinstance(detail, dict):
+        out: list[str] = []
+        for key, value in detail.items():
+            label = "" if key == "non_field_errors" else f"{key}: "
+            out.extend(_flatten(value, prefix + label))
+        return out
+    if isinstance(detail, list):
+        return [line for item in detail for line in _flatten(item, prefix)]
+    return [f"{prefix}{detail}"]
+
+
+_DRF_CODES = {
+    exceptions.ValidationError: "bad_request",
+    exceptions.ParseError: "bad_request",
+    exceptions.NotFound: "not_found",
+    exceptions.PermissionDenied: "forbidden",
+    exceptions.Throttled: "rate_limited",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.NotAcceptable: "not_acceptable",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every 4xx body is ``{"code", "detail"}``: one place, not per-view code."""
+    if isinstance(exc, ChatError):
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return Response(exc.as_dict(), status=exc.status, headers=headers)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
+    if code is None:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        if isinstance(codes, dict) and isinstance(codes.get("code"), str):
+            code = codes["code"]  # simplejwt puts its own code inside the detail
+    if isinstance(exc.detail, dict) and "detail" in exc.detail and "code" in exc.detail:
+        detail = str(exc.detail["detail"])
+    else:
+        detail = " ".join(_flatten(exc.detail))
+    body: dict[str, Any] = {"code": code, "detail": detail}
+    if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
+        body["fields"] = exc.detail
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        body["retry_after"] = int(exc.wait + 0.999)
+    response.data = body
+    return response

@@ -1,0 +1,321 @@
+"""``/ws/chat/``: one multiplexed socket per browser tab (PROTOCOL.md, "WebSocket").
+
+The consumer parses, authorizes through selectors, calls one service, and replies. Rules
+live in services; fan-out lives in ``messaging.hub``; outgoing frames go through a bounded
+``Outbox``. Expected refusals are ``ChatError`` and become ``error`` frames; a database that
+is down becomes ``unavailable``; anything else is a bug and is not swallowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError
+
+from accounts.models import User
+from accounts.selectors import TokenRefused
+from accounts.serializers import user_data
+from chatsite.errors import ChatError, Forbidden, NotJoined, RateLimited, Unavailable
+from chatsite.middleware import SUBPROTOCOL, auser_get_by_access_token
+from chatsite.realtime import apublish, room_group, user_group
+from messaging import selectors, services
+from messaging.frames import error_frame, frame_ref, parse_frame
+from messaging.hub import Hub, get_hub
+from messaging.outbox import Outbox
+from messaging.serializers import encode, message_data
+from rooms.models import ChatRoom
+from rooms.selectors import room_get_for_user, room_member_ids
+
+log = logging.getLogger(__name__)
+
+CLOSE_AUTH = 4401
+CLOSE_SLOW = 4408
+CLOSE_TOO_MANY = 4429
+CLOSE_TOO_BIG = 1009
+
+
+def _room_for_join(*, room_id: int, user: User) -> tuple[ChatRoom, list[int]]:
+    room = room_get_for_user(room_id=room_id, user=user)
+    return room, room_member_ids(room=room)
+
+
+aroom_for_join = database_sync_to_async(_room_for_join)
+amessages_changed_since = database_sync_to_async(selectors.messages_changed_since)
+amessage_send = database_sync_to_async(services.message_send)
+amessage_edit = database_sync_to_async(services.message_edit)
+amessage_delete = database_sync_to_async(services.message_delete)
+aroom_mark_read = database_sync_to_async(services.room_mark_read)
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    # No channel of its own: the process hub holds the one channel-layer subscription per
+    # group and hands this connection its frames (messaging.hub). An alias that names no
+    # configured layer makes Channels skip the per-consumer channel and its receive loop.
+    channel_layer_alias = "__hub__"
+
+    hub: Hub | None = None
+    outbox: Outbox | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if SUBPROTOCOL not in (self.scope.get("subprotocols") or ()):
+            await self.close()  # before accept: the handshake is refused
+            return
+        await self.accept(SUBPROTOCOL)
+        if self.scope.get("auth_close"):
+            log.info("ws refused close=%s", self.scope["auth_close"])
+            await self.close(code=self.scope["auth_close"])
+            return
+        self.user: User = self.scope["user"]
+        self.user_id = self.user.id
+        self.user_json = user_data(self.user)
+        self.conn_id = uuid.uuid4().hex
+        self.rooms: dict[int, tuple[ChatRoom, list[int]]] = {}
+        self.holding: dict[int, list[tuple[str, int | None]]] = {}
+        self.chat = settings.CHAT
+        self.outbox = Outbox(
+            self.base_send, max_bytes=self.chat["OUTBOX_MAX_BYTES"], on_overflow=self._overflowed
+        )
+        self.hub = await get_hub()
+        open_now = await self.hub.connection_open(self)
+        if open_now > self.chat["MAX_CONNECTIONS_PER_USER"]:
+            log.info("ws refused user=%s close=%s open=%s", self.user_id, CLOSE_TOO_MANY, open_now)
+            self.outbox.close(CLOSE_TOO_MANY)
+            return
+        await self.hub.subscribe(user_group(self.user_id), self)
+        self._expiry_timer: asyncio.TimerHandle | None = None
+        self._schedule_expiry(self.scope["token_exp"])
+        log.info("ws open user=%s conn=%s", self.user_id, self.conn_id)
+
+    async def disconnect(self, code: int) -> None:
+        if self.hub is None:
+            return
+        hub, self.hub = self.hub, None
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
+        for room_id in list(self.rooms):
+            await hub.room_leave(room_id, self)
+        self.rooms.clear()
+        await hub.unsubscribe(user_group(self.user_id), self)
+        await hub.connection_close(self)
+        if self.outbox is not None:
+            await self.outbox.aclose()
+        log.info("ws close user=%s conn=%s code=%s", self.user_id, self.conn_id, code)
+
+    def _schedule_expiry(self, exp: datetime) -> None:
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
+        leeway = settings.SIMPLE_JWT["LEEWAY"]
+        delay = max(0.0, exp.timestamp() + leeway - time.time())
+        self._expiry_timer = asyncio.get_running_loop().call_later(
+            delay, self.close_soon, CLOSE_AUTH
+        )
+
+    def _overflowed(self) -> None:
+        log.info("ws slow reader user=%s conn=%s close=%s", self.user_id, self.conn_id, CLOSE_SLOW)
+        asyncio.get_running_loop().create_task(
+            self.base_send({"type": "websocket.close", "code": CLOSE_SLOW})
+        )
+
+    # --- from the hub ------------------------------------------------------------------------
+
+    def deliver(self, text: str, room: int | None, rev: int | None) -> None:
+        held = self.holding.get(room) if room is not None else None
+        if held is not None:
+            held.append((text, rev))
+        elif self.outbox is not None:
+            self.outbox.put(text)
+
+    def close_soon(self, code: int) -> None:
+        if self.outbox is not None:
+            self.outbox.close(code)
+
+    def forget_room(self, room_id: int, text: str | None) -> None:
+        if room_id in self.rooms and self.hub is not None:
+            del self.rooms[room_id]
+            asyncio.get_running_loop().create_task(self.hub.room_leave(room_id, self))
+        if text and self.outbox is not None:
+            self.outbox.put(text)
+
+    def push(self, frame: dict[str, Any]) -> None:
+        if self.outbox is not None:
+            self.outbox.put(encode(frame))
+
+    # --- from the client ---------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.hub is None or self.outbox is None:
+            return  # refused or closing: nothing a client sends now matters
+        limit = self.chat["FRAME_MAX_BYTES"]
+        if bytes_data is not None:
+            size = len(bytes_data)
+        else:
+            size = len(text_data or "")
+            if size * 4 > limit:  # a str of this length may be over the limit once encoded
+                size = len((text_data or "").encode())
+        if size > limit:
+            log.info("ws frame too big user=%s size=%s close=%s", self.user_id, size, CLOSE_TOO_BIG)
+            self.outbox.close(CLOSE_TOO_BIG)
+            return
+        frame: Any = None
+        try:
+            if bytes_data is not None:
+                raise ChatError("Binary frames are not part of chat.v1; send text.")
+            frame = parse_frame(text_data or "")
+            await self.handlers[frame["type"]](self, frame)
+        except ChatError as exc:
+            log.info("ws refusal user=%s code=%s room=%s", self.user_id, exc.code, _room_of(frame))
+            self.outbox.put(error_frame(exc, ref=frame_ref(frame)))
+        except (DatabaseError, InterfaceError):
+            log.exception("ws database unavailable user=%s", self.user_id)
+            self.outbox.put(error_frame(Unavailable(), ref=frame_ref(frame)))
+
+    async def on_join(self, frame: dict[str, Any]) -> None:
+        room_id = frame["room"]
+        if room_id not in self.rooms:
+            room, members = await aroom_for_join(room_id=room_id, user=self.user)
+            self.holding[room_id] = []
+            self.rooms[room_id] = (room, members)
+            try:
+                await self.hub.room_join(room_id, self)
+            except BaseException:
+                self.holding.pop(room_id, None)
+                self.rooms.pop(room_id, None)
+                raise
+        else:
+            room = self.rooms[room_id][0]
+            self.holding.setdefault(room_id, [])
+        cursor = await self._replay(room_id, frame.get("cursor"), base=room.last_seq)
+        online, users = await self.hub.presence(room_id)
+        self.push(
+            {"type": "joined", "room": room_id, "cursor": cursor, "online": online, "users": users}
+        )
+
+    async def on_sync(self, frame: dict[str, Any]) -> None:
+        room_id = self._joined(frame)
+        self.holding.setdefault(room_id, [])
+        await self._replay(room_id, frame["cursor"], base=0)
+
+    async def _replay(self, room_id: int, cursor: int | None, *, base: int) -> int:
+        """Send what changed after ``cursor`` (or ``reset``), then what arrived meanwhile.
+
+        Live frames for the room are held while the replay is read, then released minus the
+        copies the replay already sent, so the client sees one ordered stream.
+        """
+        top = base
+        try:
+            if cursor is not None:
+                limit = self.chat["REPLAY_MAX"]
+                changed = await amessages_changed_since(
+                    room_id=room_id, cursor=cursor, limit=limit + 1
+                )
+                if len(changed) > limit:
+                    top = max(top, await self._last_seq(room_id))
+                    self.push({"type": "reset", "room": room_id, "cursor": top})
+                else:
+                    for message in changed:
+                        self.push({"type": "message", "message": message_data(message)})
+                        top = max(top, message.rev)
+        finally:
+            held = self.holding.pop(room_id, [])
+        for text, rev in held:
+            if rev is None or rev > top or cursor is None:
+                self.outbox.put(text)
+            if rev is not None:
+                top = max(top, rev)
+        return top
+
+    async def _last_seq(self, room_id: int) -> int:
+        room, _ = await aroom_for_join(room_id=room_id, user=self.user)
+        return room.last_seq
+
+    async def on_leave(self, frame: dict[str, Any]) -> None:
+        room_id = frame["room"]
+        if self.rooms.pop(room_id, None) is not None:
+            await self.hub.room_leave(room_id, self)
+        self.push({"type": "left", "room": room_id})
+
+    async def on_send(self, frame: dict[str, Any]) -> None:
+        room_id = self._joined(frame)
+        chat = self.chat
+        wait = await self.hub.store.rate_hit(
+            f"send:{self.user_id}", chat["SEND_RATE"], chat["SEND_WINDOW"]
+        )
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            raise RateLimited(f"Too many messages; try again in {seconds} s.", retry_after=seconds)
+        message, _ = await amessage_send(
+            room_id=room_id, author=self.user, body=frame["body"], client_id=frame["client_id"]
+        )
+        ack = {"type": "ack", "client_id": message.client_id, "message": message_data(message)}
+        if (ref := frame_ref(frame)) is not None:
+            ack["ref"] = ref
+        self.push(ack)
+
+    async def on_edit(self, frame: dict[str, Any]) -> None:
+        await amessage_edit(message_id=frame["message"], by=self.user, body=frame["body"])
+
+    async def on_delete(self, frame: dict[str, Any]) -> None:
+        await amessage_delete(message_id=frame["message"], by=self.user)
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        room_id = self._joined(frame)
+        if await self.hub.store.claim(
+            f"typing:{self.user_id}:{room_id}", self.chat["TYPING_INTERVAL"]
+        ):
+            text = encode({"type": "typing", "room": room_id, "user": self.user_json})
+            await apublish(room_group(room_id), "frame", text=text, skip_user=self.user_id)
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        room_id = self._joined(frame)
+        await aroom_mark_read(room=self.rooms[room_id][0], user=self.user, seq=frame["seq"])
+
+    async def on_auth(self, frame: dict[str, Any]) -> None:
+        try:
+            user, exp = await auser_get_by_access_token(raw=frame["token"])
+        except TokenRefused as exc:
+            if exc.close_code != CLOSE_AUTH:
+                self.close_soon(exc.close_code)
+                return
+            raise Forbidden(
+                "That token is not valid; this connection keeps its current one."
+            ) from exc
+        if user.id != self.user_id:
+            raise Forbidden("A connection cannot change its user.")
+        self._schedule_expiry(exp)
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        self.push({"type": "pong"})
+
+    def _joined(self, frame: dict[str, Any]) -> int:
+        room_id: int = frame["room"]
+        if room_id not in self.rooms:
+            raise NotJoined()
+        return room_id
+
+    handlers = {
+        "join": on_join,
+        "leave": on_leave,
+        "send": on_send,
+        "edit": on_edit,
+        "delete": on_delete,
+        "typing": on_typing,
+        "read": on_read,
+        "sync": on_sync,
+        "auth": on_auth,
+        "ping": on_ping,
+    }
+
+
+def _room_of(frame: Any) -> Any:
+    return frame.get("room") if isinstance(frame, dict) else None

@@ -1,0 +1,254 @@
+"""Ephemeral shared state: presence, open connections per user, rate limits, typing claims.
+
+Nothing here is numbered or replayed. Two backends behind one interface:
+
+- ``LocalStore`` for the embedded default (one process, so plain dicts are the truth);
+- ``RedisStore`` when ``REDIS_URL`` is set, so several processes agree. Each process writes
+  its own entries with an expiry and refreshes them (``messaging.hub`` heartbeat); entries of
+  a process that died without saying goodbye expire by themselves within the TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import socket
+import time
+import uuid
+import weakref
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from django.conf import settings
+
+PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+User = dict[str, Any]  # the ``user`` wire object
+
+
+def _users_sorted(users: Iterable[User]) -> list[User]:
+    return sorted(users, key=lambda u: (u["display_name"].lower(), u["id"]))
+
+
+class LocalStore:
+    """Single-process truth: presence, connections and limits in memory."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.presence: dict[int, dict[int, User]] = {}
+        self.connections: dict[int, set[str]] = {}
+        self.hits: dict[str, deque[float]] = {}
+        self.claims: dict[str, float] = {}
+
+    async def presence_add(self, room_id: int, user: User) -> None:
+        self.presence.setdefault(room_id, {})[user["id"]] = user
+
+    async def presence_remove(self, room_id: int, user: User) -> None:
+        users = self.presence.get(room_id)
+        if users is not None:
+            users.pop(user["id"], None)
+            if not users:
+                del self.presence[room_id]
+
+    async def presence(self, room_id: int, limit: int) -> tuple[int, list[User]]:
+        users = self.presence.get(room_id, {})
+        return len(users), _users_sorted(users.values())[:limit]
+
+    def online_counts(self, room_ids: list[int]) -> dict[int, int]:
+        return {room_id: len(self.presence.get(room_id, ())) for room_id in room_ids}
+
+    async def connection_open(self, user_id: int, conn_id: str) -> int:
+        conns = self.connections.setdefault(user_id, set())
+        conns.add(conn_id)
+        return len(conns)
+
+    async def connection_close(self, user_id: int, conn_id: str) -> None:
+        conns = self.connections.get(user_id)
+        if conns is not None:
+            conns.discard(conn_id)
+            if not conns:
+                del self.connections[user_id]
+
+    async def rate_hit(self, key: str, limit: int, window: float) -> float | None:
+        """Count one hit; None if allowed, else seconds until the next would be."""
+        now = time.monotonic()
+        hits = self.hits.setdefault(key, deque())
+        while hits and hits[0] <= now - window:
+            hits.popleft()
+        if len(hits) >= limit:
+            return hits[0] + window - now
+        hits.append(now)
+        return None
+
+    async def claim(self, key: str, seconds: float) -> bool:
+        now = time.monotonic()
+        if self.claims.get(key, 0.0) > now:
+            return False
+        if len(self.claims) > 10_000:  # forget stale claims now and then
+            self.claims = {k: v for k, v in self.claims.items() if v > now}
+        self.claims[key] = now + seconds
+        return True
+
+    async def refresh(
+        self, presence: Iterable[tuple[int, User]], conns: Iterable[tuple[int, str]]
+    ) -> None:
+        """Nothing expires in one process."""
+
+    async def aclose(self) -> None:
+        pass
+
+
+_RATE_SCRIPT = """
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) < limit then
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('PEXPIRE', key, math.ceil(window * 1000))
+  return '-1'
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return tostring(tonumber(oldest[2]) + window - now)
+"""
+
+
+class RedisStore:
+    """Presence and limits shared by every process through Redis sorted sets.
+
+    A presence entry is ``<process>|<user id>|<user json>`` scored with its expiry time, so
+    a room's online users are the distinct user ids among unexpired entries.
+    """
+
+    prefix = "chat:"
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as aredis
+
+        self.redis = aredis.Redis.from_url(url)
+        self.rate_script = self.redis.register_script(_RATE_SCRIPT)
+        self.ttl = float(settings.CHAT["PRESENCE_TTL"])
+
+    def _expiry(self) -> float:
+        # Refreshed every TTL/4 (hub heartbeat): a dead process's entries are gone, and
+        # noticed by the next sweep, within the TTL.
+        return time.time() + self.ttl * 2 / 3
+
+    def _member(self, user: User) -> bytes:
+        return f"{PROCESS_ID}|{user['id']}|".encode() + orjson.dumps(user)
+
+    async def presence_add(self, room_id: int, user: User) -> None:
+        await self.redis.zadd(
+            f"{self.prefix}presence:{room_id}", {self._member(user): self._expiry()}
+        )
+
+    async def presence_remove(self, room_id: int, user: User) -> None:
+        await self.redis.zrem(f"{self.prefix}presence:{room_id}", self._member(user))
+
+    async def presence(self, room_id: int, limit: int) -> tuple[int, list[User]]:
+        key = f"{self.prefix}presence:{room_id}"
+        members = await self.redis.zrangebyscore(key, time.time(), "+inf")
+        users = _decode_presence(members)
+        return len(users), _users_sorted(users.values())[:limit]
+
+    async def connection_open(self, user_id: int, conn_id: str) -> int:
+        key = f"{self.prefix}conns:{user_id}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", time.time())
+            pipe.zadd(key, {f"{PROCESS_ID}|{conn_id}": self._expiry()})
+            pipe.zcard(key)
+            pipe.expire(key, math.ceil(self.ttl * 2))
+            result = await pipe.execute()
+        return int(result[2])
+
+    async def connection_close(self, user_id: int, conn_id: str) -> None:
+        await self.redis.zrem(f"{self.prefix}conns:{user_id}", f"{PROCESS_ID}|{conn_id}")
+
+    async def rate_hit(self, key: str, limit: int, window: float) -> float | None:
+        wait = float(
+            await self.rate_script(
+                keys=[f"{self.prefix}rate:{key}"],
+                args=[time.time(), window, limit, uuid.uuid4().hex],
+            )
+        )
+        return None if wait < 0 else max(wait, 0.0)
+
+    async def claim(self, key: str, seconds: float) -> bool:
+        return bool(
+            await self.redis.set(f"{self.prefix}claim:{key}", 1, nx=True, px=int(seconds * 1000))
+        )
+
+    async def refresh(
+        self, presence: Iterable[tuple[int, User]], conns: Iterable[tuple[int, str]]
+    ) -> None:
+        expiry = self._expiry()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for room_id, user in presence:
+                pipe.zadd(f"{self.prefix}presence:{room_id}", {self._member(user): expiry})
+                pipe.expire(f"{self.prefix}presence:{room_id}", math.ceil(self.ttl * 2))
+            for user_id, conn_id in conns:
+                pipe.zadd(f"{self.prefix}conns:{user_id}", {f"{PROCESS_ID}|{conn_id}": expiry})
+            await pipe.execute()
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+
+def _decode_presence(members: Iterable[bytes]) -> dict[int, User]:
+    users: dict[int, User] = {}
+    for member in members:
+        _, user_id, user_json = member.split(b"|", 2)
+        users.setdefault(int(user_id), orjson.loads(user_json))
+    return users
+
+
+_local = LocalStore()
+_redis_stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisStore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_store() -> LocalStore | RedisStore:
+    """The store for the running event loop (Redis clients belong to one loop)."""
+    url = settings.CHAT["REDIS_URL"]
+    if not url:
+        return _local
+    loop = asyncio.get_running_loop()
+    store = _redis_stores.get(loop)
+    if store is None:
+        store = _redis_stores[loop] = RedisStore(url)
+    return store
+
+
+_sync_clients: dict[str, Any] = {}
+
+
+def online_counts(room_ids: list[int]) -> dict[int, int]:
+    """Distinct users present per room, for the HTTP API (synchronous)."""
+    url = settings.CHAT["REDIS_URL"]
+    if not url or not room_ids:
+        return _local.online_counts(room_ids)
+    client = _sync_clients.get(url)
+    if client is None:
+        import redis
+
+        client = _sync_clients[url] = redis.Redis.from_url(url)
+    now = time.time()
+    with client.pipeline(transaction=False) as pipe:
+        for room_id in room_ids:
+            pipe.zrangebyscore(f"{RedisStore.prefix}presence:{room_id}", now, "+inf")
+        results = pipe.execute()
+    return {
+        room_id: len(_decode_presence(members))
+        for room_id, members in zip(room_ids, results, strict=True)
+    }
+
+
+def reset_local() -> None:
+    """For tests: forget everything the in-process store holds."""
+    _local.reset()

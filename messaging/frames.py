@@ -1,0 +1,64 @@
+"""Client frames: parse and check shape; nothing here touches state."""
+
+from typing import Any
+
+import orjson
+
+from chatsite.errors import BadRequest, ChatError
+from messaging.serializers import encode
+
+# type -> required fields and their kinds ("id": a non-negative int, "str": a string)
+FRAMES: dict[str, dict[str, str]] = {
+    "join": {"room": "id"},
+    "leave": {"room": "id"},
+    "send": {"room": "id", "body": "str", "client_id": "str"},
+    "edit": {"message": "id", "body": "str"},
+    "delete": {"message": "id"},
+    "typing": {"room": "id"},
+    "read": {"room": "id", "seq": "id"},
+    "sync": {"room": "id", "cursor": "id"},
+    "auth": {"token": "str"},
+    "ping": {},
+}
+OPTIONAL: dict[str, dict[str, str]] = {"join": {"cursor": "id"}}
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def parse_frame(text: str) -> dict[str, Any]:
+    """A checked frame dict, or ``BadRequest`` saying what is wrong."""
+    try:
+        frame = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("A frame must be a JSON object.") from exc
+    if not isinstance(frame, dict):
+        raise BadRequest("A frame must be a JSON object.")
+    kind = frame.get("type")
+    if not isinstance(kind, str) or kind not in FRAMES:
+        raise BadRequest(f"Unknown frame type {str(kind)[:40]!r}.")
+    for fields, required in ((FRAMES[kind], True), (OPTIONAL.get(kind, {}), False)):
+        for name, sort in fields.items():
+            value = frame.get(name)
+            if value is None:
+                if required:
+                    raise BadRequest(f"'{kind}' needs '{name}'.")
+                continue
+            if sort == "id" and not _is_id(value):
+                raise BadRequest(f"'{name}' must be a non-negative integer.")
+            if sort == "str" and not isinstance(value, str):
+                raise BadRequest(f"'{name}' must be a string.")
+    return frame
+
+
+def frame_ref(frame: Any) -> str | None:
+    ref = frame.get("ref") if isinstance(frame, dict) else None
+    return ref[:200] if isinstance(ref, str) else None
+
+
+def error_frame(exc: ChatError, *, ref: str | None = None) -> str:
+    data = {"type": "error", **exc.as_dict()}
+    if ref is not None:
+        data["ref"] = ref
+    return encode(data)

@@ -1,0 +1,267 @@
+"""Process-local fan-out: one channel-layer subscription per group per process.
+
+A Channels-tutorial consumer joins every group with its own channel, so a broadcast to a
+room of 500 costs 500 channel-layer messages. Here the *process* holds one channel: it joins
+``room.<id>`` when its first local connection joins and leaves when the last one leaves, a
+broadcast reaches each process once, and the hub writes the already-encoded frame to each
+local connection's outbox in memory (DESIGN.md, "Real-time fan-out").
+
+The hub also keeps presence for its local connections (``messaging.ephemeral``): it adds a
+user to a room when the user's first local connection joins, removes them after the last
+leaves, refreshes its entries on a heartbeat, and broadcasts coalesced ``presence`` frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from typing import Any, Protocol
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from chatsite.realtime import EVENT_TYPE, apublish, room_group
+from messaging.ephemeral import LocalStore, RedisStore, get_store
+from messaging.serializers import encode
+
+log = logging.getLogger(__name__)
+
+GROUP_REFRESH_SECONDS = 600.0  # re-add groups well before channels-redis' group_expiry
+
+
+class Connection(Protocol):
+    """What the hub needs of a local connection (``ChatConsumer``)."""
+
+    conn_id: str
+    user_id: int
+    user_json: dict[str, Any]
+    rooms: dict[int, Any]
+
+    def deliver(self, text: str, room: int | None, rev: int | None) -> None: ...
+
+    def close_soon(self, code: int) -> None: ...
+
+    def forget_room(self, room_id: int, text: str | None) -> None: ...
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.store: LocalStore | RedisStore = get_store()
+        self.channel_name = ""
+        self.groups: dict[str, set[Connection]] = {}
+        self.connections: set[Connection] = set()
+        self._subscribed: set[str] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.room_users: dict[int, dict[int, int]] = {}  # room -> user -> local connections
+        self._presence_due: set[int] = set()
+        self._presence_seen: dict[int, Any] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self.channel_name = await self.layer.new_channel(prefix="hub")
+        self._tasks = [
+            asyncio.create_task(self._pump(), name="hub-pump"),
+            asyncio.create_task(self._heartbeat(), name="hub-heartbeat"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- groups -------------------------------------------------------------------------
+
+    async def subscribe(self, group: str, conn: Connection) -> None:
+        self.groups.setdefault(group, set()).add(conn)
+        lock = self._locks.setdefault(group, asyncio.Lock())
+        async with lock:
+            if group not in self._subscribed and self.groups.get(group):
+                await self.layer.group_add(group, self.channel_name)
+                self._subscribed.add(group)
+
+    async def unsubscribe(self, group: str, conn: Connection) -> None:
+        conns = self.groups.get(group)
+        if conns is None:
+            return
+        conns.discard(conn)
+        if conns:
+            return
+        del self.groups[group]
+        lock = self._locks.setdefault(group, asyncio.Lock())
+        async with lock:
+            if group in self._subscribed and not self.groups.get(group):
+                self._subscribed.discard(group)
+                await self.layer.group_discard(group, self.channel_name)
+        if not lock.locked() and group not in self.groups:
+            self._locks.pop(group, None)
+
+    async def _pump(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a broken layer connection: keep serving, try again
+                log.exception("hub: channel layer receive failed")
+                await asyncio.sleep(0.5)
+                continue
+            if message.get("type") == EVENT_TYPE:
+                self.dispatch(message)
+
+    def dispatch(self, event: dict[str, Any]) -> None:
+        conns = self.groups.get(event["group"])
+        if not conns:
+            return
+        kind = event["kind"]
+        if kind == "frame":
+            text = event["text"]
+            room, rev = event.get("room"), event.get("rev")
+            skip, unless = event.get("skip_user"), event.get("unless_joined")
+            if (seen := event.get("presence")) is not None:
+                self._presence_seen[room] = seen
+            for conn in tuple(conns):
+                if skip is not None and conn.user_id == skip:
+                    continue
+                if unless is not None and unless in conn.rooms:
+                    continue
+                conn.deliver(text, room, rev)
+        elif kind == "close":
+            for conn in tuple(conns):
+                conn.close_soon(event["code"])
+        elif kind == "forget":
+            for conn in tuple(conns):
+                conn.forget_room(event["room"], event.get("text"))
+
+    # --- connections, rooms, presence ----------------------------------------------------
+
+    async def connection_open(self, conn: Connection) -> int:
+        """Register; the number of this user's open connections across all processes."""
+        self.connections.add(conn)
+        return await self.store.connection_open(conn.user_id, conn.conn_id)
+
+    async def connection_close(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        await self.store.connection_close(conn.user_id, conn.conn_id)
+
+    async def room_join(self, room_id: int, conn: Connection) -> None:
+        await self.subscribe(room_group(room_id), conn)
+        users = self.room_users.setdefault(room_id, {})
+        count = users.get(conn.user_id, 0)
+        users[conn.user_id] = count + 1
+        if count == 0:
+            await self.store.presence_add(room_id, conn.user_json)
+            self.presence_changed(room_id)
+
+    async def room_leave(self, room_id: int, conn: Connection) -> None:
+        users = self.room_users.get(room_id, {})
+        count = users.get(conn.user_id, 0)
+        if count <= 1:
+            users.pop(conn.user_id, None)
+            if not users:
+                self.room_users.pop(room_id, None)
+            if count == 1:
+                await self.store.presence_remove(room_id, conn.user_json)
+                self.presence_changed(room_id)
+        else:
+            users[conn.user_id] = count - 1
+        await self.unsubscribe(room_group(room_id), conn)
+
+    async def presence(self, room_id: int) -> tuple[int, list[dict[str, Any]]]:
+        return await self.store.presence(room_id, settings.CHAT["PRESENCE_USERS_MAX"])
+
+    def presence_changed(self, room_id: int) -> None:
+        """Coalesce: at most one ``presence`` broadcast per room per interval per process."""
+        if room_id in self._presence_due:
+            return
+        self._presence_due.add(room_id)
+        loop = asyncio.get_running_loop()
+        loop.call_later(
+            settings.CHAT["PRESENCE_COALESCE"],
+            lambda: self._tasks.append(loop.create_task(self._presence_flush(room_id))),
+        )
+
+    async def _presence_flush(self, room_id: int, *, only_if_changed: bool = False) -> None:
+        self._presence_due.discard(room_id)
+        self._tasks[:] = [t for t in self._tasks if not t.done()]
+        online, users = await self.presence(room_id)
+        seen = [online, *(user["id"] for user in users)]
+        if only_if_changed and self._presence_seen.get(room_id) == seen:
+            return
+        self._presence_seen[room_id] = seen
+        text = encode({"type": "presence", "room": room_id, "online": online, "users": users})
+        await apublish(room_group(room_id), "frame", text=text, room=room_id, presence=seen)
+
+    async def _heartbeat(self) -> None:
+        ttl = float(settings.CHAT["PRESENCE_TTL"])
+        interval = ttl / 4
+        since_groups = 0.0
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.store.refresh(
+                    [
+                        (room_id, conn.user_json)
+                        for room_id, users in self.room_users.items()
+                        for conn in self._one_conn_per_user(room_id, users)
+                    ],
+                    [(conn.user_id, conn.conn_id) for conn in self.connections],
+                )
+                # Another process may have died: re-read presence of our rooms, tell if changed.
+                for room_id in list(self.room_users):
+                    await self._presence_flush(room_id, only_if_changed=True)
+                since_groups += interval
+                if since_groups >= GROUP_REFRESH_SECONDS:
+                    since_groups = 0.0
+                    for group in list(self._subscribed):
+                        await self.layer.group_add(group, self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("hub: heartbeat failed")
+
+    def _one_conn_per_user(self, room_id: int, users: dict[int, int]) -> list[Connection]:
+        found: dict[int, Connection] = {}
+        for conn in self.groups.get(room_group(room_id), ()):
+            if conn.user_id in users:
+                found.setdefault(conn.user_id, conn)
+        return list(found.values())
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+_starting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[Hub]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def get_hub() -> Hub:
+    """This process's hub (one per event loop, started on first use)."""
+    loop = asyncio.get_running_loop()
+    if (hub := _hubs.get(loop)) is not None:
+        return hub
+    if (pending := _starting.get(loop)) is not None:
+        return await asyncio.shield(pending)
+    future: asyncio.Future[Hub] = loop.create_future()
+    _starting[loop] = future
+    try:
+        hub = Hub()
+        await hub.start()
+    except BaseException as exc:
+        future.set_exception(exc)
+        raise
+    finally:
+        _starting.pop(loop, None)
+    _hubs[loop] = hub
+    future.set_result(hub)
+    return hub
+
+
+async def stop_hub() -> None:
+    """For tests and shutdown: stop this loop's hub."""
+    hub = _hubs.pop(asyncio.get_running_loop(), None)
+    if hub is not None:
+        await hub.stop()

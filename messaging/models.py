@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.db import models
+
+from rooms.models import ChatRoom
+
+
+class ChatMessage(models.Model):
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField()
+    client_id = models.CharField(max_length=64)
+    # seq: the room's number when the message was created (its place); rev: the number of
+    # its latest change. A client holding ``cursor`` = highest rev applied asks for rev > cursor.
+    seq = models.BigIntegerField()
+    rev = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="message_room_seq_unique"),
+            models.UniqueConstraint(
+                fields=["author", "client_id"], name="message_author_client_id_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["room", "rev"], name="message_room_rev_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.room_id}#{self.seq}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

@@ -1,0 +1,104 @@
+"""A connection's bounded outgoing queue, drained by its own writer task.
+
+Writing to a socket whose reader stopped reading can block (uvicorn) or pile up in the
+server's buffer (Daphne/Twisted). Either way the room must not wait and memory must not
+grow: frames queue here, and once what is queued — plus, under Daphne, what Twisted still
+holds unsent — passes the bound, ``on_overflow`` is called (the consumer closes with 4408 and
+the client resumes by cursor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def transport_backlog_probe(send: Send) -> Callable[[], int] | None:
+    """Bytes Daphne has accepted for this socket but not yet written, if we can see them.
+
+    Daphne hands applications ``partial(server.handle_reply, protocol)``; the protocol's
+    Twisted transport keeps unsent bytes in ``dataBuffer`` (from ``offset``) and
+    ``_tempDataBuffer`` (``_tempDataLen``). Other servers apply backpressure by making
+    ``send`` wait, which the queue bound below catches.
+    """
+    if not isinstance(send, functools.partial) or not send.args:
+        return None
+    transport = getattr(send.args[0], "transport", None)
+    if transport is None or not hasattr(transport, "_tempDataLen"):
+        return None
+
+    def backlog() -> int:
+        buffered = len(getattr(transport, "dataBuffer", b"")) - getattr(transport, "offset", 0)
+        return buffered + transport._tempDataLen
+
+    return backlog
+
+
+class Outbox:
+    def __init__(self, send: Send, *, max_bytes: int, on_overflow: Callable[[], None]) -> None:
+        self._send = send
+        self._max_bytes = max_bytes
+        self._on_overflow = on_overflow
+        self._queue: deque[dict[str, Any]] = deque()
+        self._queued_bytes = 0
+        self._wake: asyncio.Future[None] | None = None
+        self._closed = False
+        self._backlog = transport_backlog_probe(send)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def put(self, text: str) -> None:
+        if self._closed:
+            return
+        self._queued_bytes += len(text)
+        if self._queued_bytes > self._max_bytes or (
+            self._backlog is not None and self._backlog() > self._max_bytes
+        ):
+            self._overflow()
+            return
+        self._queue.append({"type": "websocket.send", "text": text})
+        self._poke()
+
+    def close(self, code: int) -> None:
+        """Send what is queued, then close with ``code``."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.append({"type": "websocket.close", "code": code})
+        self._poke()
+
+    def _overflow(self) -> None:
+        self._closed = True
+        self._queue.clear()
+        self._queued_bytes = 0
+        self._task.cancel()
+        self._on_overflow()
+
+    def _poke(self) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            while self._queue:
+                message = self._queue.popleft()
+                if message["type"] == "websocket.send":
+                    self._queued_bytes -= len(message["text"])
+                await self._send(message)
+                if message["type"] == "websocket.close":
+                    return
+            self._wake = loop.create_future()
+            await self._wake
+            self._wake = None
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from messaging import api
+
+urlpatterns = [
+    path("rooms/", api.RoomListApi.as_view(), name="room-list"),
+    path("rooms/<int:room_id>/", api.RoomDetailApi.as_view(), name="room-detail"),
+    path("rooms/<int:room_id>/messages/", api.RoomMessagesApi.as_view(), name="room-messages"),
+    path("rooms/<int:room_id>/read/", api.RoomReadApi.as_view(), name="room-read"),
+    path("listings/<int:listing_id>/chat/", api.ListingChatApi.as_view(), name="listing-chat"),
+]

@@ -1,0 +1,82 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Listing(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listings"
+    )
+    title = models.CharField(max_length=120)
+    description = models.TextField(blank=True, max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ChatRoom(models.Model):
+    PUBLIC = "public"
+    DIRECT = "direct"
+    KINDS = ((PUBLIC, "Public"), (DIRECT, "Direct"))
+
+    kind = models.CharField(max_length=8, choices=KINDS)
+    name = models.CharField(max_length=80, blank=True)
+    # A direct room outlives its listing: the conversation stays, ``listing`` becomes null.
+    listing = models.ForeignKey(
+        Listing, null=True, blank=True, on_delete=models.SET_NULL, related_name="rooms"
+    )
+    # The visitor who asked about the listing; with ``listing`` it names the one direct room.
+    borrower = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The room's change counter: every new message, edit and deletion takes the next number.
+    last_seq = models.BigIntegerField(default=0)
+    last_activity_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    is_closed = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"), condition=models.Q(kind="public"), name="room_public_name_ci_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["listing", "borrower"],
+                condition=models.Q(kind="direct"),
+                name="room_direct_listing_borrower_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["-last_activity_at", "-id"], name="room_activity_idx")]
+
+    def __str__(self) -> str:
+        return self.name or f"room {self.pk}"
+
+
+class Membership(models.Model):
+    OWNER = "owner"
+    BORROWER = "borrower"
+    READER = "reader"  # a public room's reader: only here to remember what was read
+    ROLES = ((OWNER, "Owner"), (BORROWER, "Borrower"), (READER, "Reader"))
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=8, choices=ROLES)
+    last_read_seq = models.BigIntegerField(default=0)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="membership_room_user_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.room}"

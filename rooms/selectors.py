@@ -1,0 +1,46 @@
+"""Reads: who may be where."""
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from chatsite.errors import NotFound
+from rooms.models import ChatRoom, Listing, Membership
+
+
+def rooms_visible_to(*, user: User) -> QuerySet[ChatRoom]:
+    """Public rooms and the direct rooms ``user`` belongs to, most recent activity first."""
+    mine = Membership.objects.filter(user=user).values("room_id")
+    return ChatRoom.objects.filter(Q(kind=ChatRoom.PUBLIC) | Q(pk__in=mine)).order_by(
+        "-last_activity_at", "-id"
+    )
+
+
+def room_get_for_user(*, room_id: int, user: User) -> ChatRoom:
+    """The room if ``user`` may see it; a direct room of others is "not found", not forbidden."""
+    room = ChatRoom.objects.filter(pk=room_id).select_related("listing__owner").first()
+    if room is None or not room_can_access(room=room, user=user):
+        raise NotFound("No such room.")
+    return room
+
+
+def room_can_access(*, room: ChatRoom, user: User) -> bool:
+    if room.kind == ChatRoom.PUBLIC:
+        return True
+    return Membership.objects.filter(room=room, user=user).exists()
+
+
+def room_member_ids(*, room: ChatRoom) -> list[int]:
+    if room.kind == ChatRoom.PUBLIC:
+        return []
+    return list(Membership.objects.filter(room=room).values_list("user_id", flat=True))
+
+
+def listings_all() -> QuerySet[Listing]:
+    return Listing.objects.select_related("owner").order_by("-created_at", "-id")
+
+
+def listing_get(*, listing_id: int) -> Listing:
+    listing = Listing.objects.select_related("owner").filter(pk=listing_id).first()
+    if listing is None:
+        raise NotFound("No such listing.")
+    return listing

@@ -1,0 +1,141 @@
+"""Writes for listings, rooms and memberships."""
+
+from typing import NamedTuple
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from chatsite.errors import BadRequest, Conflict, Forbidden, NotFound, RoomClosed
+from rooms.models import ChatRoom, Listing, Membership
+
+
+@transaction.atomic
+def listing_create(*, owner: User, title: str, description: str = "") -> Listing:
+    return Listing.objects.create(owner=owner, title=title.strip(), description=description.strip())
+
+
+@transaction.atomic
+def listing_update(
+    *, listing: Listing, by: User, title: str | None = None, description: str | None = None
+) -> Listing:
+    _listing_check_owner(listing=listing, by=by)
+    if title is not None:
+        listing.title = title.strip()
+    if description is not None:
+        listing.description = description.strip()
+    listing.save(update_fields=["title", "description"])
+    return listing
+
+
+@transaction.atomic
+def listing_delete(*, listing: Listing, by: User) -> None:
+    _listing_check_owner(listing=listing, by=by)
+    listing.delete()
+
+
+def _listing_check_owner(*, listing: Listing, by: User) -> None:
+    if listing.owner_id != by.id:
+        raise Forbidden("Only the owner may change this listing.")
+
+
+def public_room_create(*, name: str, created_by: User) -> ChatRoom:
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= ChatRoom._meta.get_field("name").max_length:
+        raise BadRequest("A room name has 1 to 80 characters.")
+    if ChatRoom.objects.filter(kind=ChatRoom.PUBLIC, name__iexact=name).exists():
+        raise _name_taken()
+    try:
+        with transaction.atomic():
+            return ChatRoom.objects.create(kind=ChatRoom.PUBLIC, name=name, created_by=created_by)
+    except IntegrityError as exc:  # a concurrent create of the same name won
+        raise _name_taken() from exc
+
+
+def _name_taken() -> Conflict:
+    error = Conflict("A room with that name exists.")
+    error.code = "name_taken"
+    return error
+
+
+def direct_room_get_or_create(*, listing: Listing, user: User) -> tuple[ChatRoom, bool]:
+    """The one direct room for (listing, user), and whether it was made now.
+
+    Concurrent callers race on the (listing, borrower) unique constraint: the loser's insert
+    fails and it reads the winner's room, so there is never a second one.
+    """
+    if listing.owner_id == user.id:
+        error = BadRequest("This is your own listing.")
+        error.code = "own_listing"
+        raise error
+    lookup = {"kind": ChatRoom.DIRECT, "listing": listing, "borrower": user}
+    if room := ChatRoom.objects.filter(**lookup).first():
+        return room, False
+    try:
+        with transaction.atomic():
+            room = ChatRoom.objects.create(**lookup, name=listing.title[:80], created_by=user)
+            Membership.objects.bulk_create(
+                [
+                    Membership(room=room, user_id=listing.owner_id, role=Membership.OWNER),
+                    Membership(room=room, user=user, role=Membership.BORROWER),
+                ]
+            )
+    except IntegrityError:
+        return ChatRoom.objects.get(**lookup), False
+    return room, True
+
+
+class NextSeq(NamedTuple):
+    seq: int
+    kind: str
+
+
+def room_next_seq(*, room_id: int, allow_closed: bool = False) -> NextSeq:
+    """Take the room's next change number, in the caller's transaction.
+
+    One ``UPDATE … RETURNING``: the row lock it takes orders concurrent writers, so numbers
+    are gapless and unique, and a rolled-back write gives its number back.
+    """
+    assert connection.in_atomic_block, "room_next_seq must run inside the write's transaction"
+    table = ChatRoom._meta.db_table
+    sql = f"UPDATE {table} SET last_seq = last_seq + 1, last_activity_at = %s WHERE id = %s"
+    params: list[object] = [timezone.now(), room_id]
+    if not allow_closed:
+        sql += " AND is_closed = %s"
+        params.append(False)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " RETURNING last_seq, kind", params)
+        row = cursor.fetchone()
+    if row is None:
+        if ChatRoom.objects.filter(pk=room_id).exists():
+            raise RoomClosed()
+        raise NotFound("No such room.")
+    return NextSeq(int(row[0]), row[1])
+
+
+def membership_mark_read(*, room: ChatRoom, user: User, seq: int) -> int | None:
+    """Move ``last_read_seq`` forward (never back); the new value, or None if it did not move.
+
+    A public room's reader gets a membership on first read, only to remember the place.
+    """
+    # ``room`` may be a copy held since a socket joined: clamp to the stored counter.
+    last_seq = ChatRoom.objects.filter(pk=room.pk).values_list("last_seq", flat=True).first()
+    seq = min(seq, last_seq or 0)
+    if seq <= 0:
+        return None
+    with transaction.atomic():
+        if room.kind == ChatRoom.PUBLIC:
+            Membership.objects.get_or_create(
+                room=room, user=user, defaults={"role": Membership.READER}
+            )
+        moved = Membership.objects.filter(room=room, user=user, last_read_seq__lt=seq).update(
+            last_read_seq=seq
+        )
+    return seq if moved else None
+
+
+@transaction.atomic
+def room_set_closed(*, room: ChatRoom, closed: bool) -> ChatRoom:
+    room.is_closed = closed
+    room.save(update_fields=["is_closed"])
+    return room

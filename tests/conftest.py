@@ -1,0 +1,84 @@
+import os
+from pathlib import Path
+
+import pytest
+from channels.layers import channel_layers
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.services import guest_create, tokens_for_user
+from messaging import ephemeral
+from tests.servers import start_postgres, start_redis
+
+USE_POSTGRES = os.environ.get("TEST_DATABASE") == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server = start_postgres()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request):
+    """With TEST_DATABASE=postgresql the whole suite runs on a throwaway PostgreSQL."""
+    if USE_POSTGRES:
+        from django.conf import settings
+
+        server = request.getfixturevalue("postgres_server")
+        settings.DATABASES["default"].update(
+            HOST="127.0.0.1", PORT=str(server.port), USER=server.user
+        )
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(settings):
+    """Every test starts with an empty cache, presence store and channel layer."""
+    cache.clear()
+    ephemeral.reset_local()
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def make_guest():
+    def make():
+        user = guest_create()
+        return user, tokens_for_user(user=user)
+
+    return make
+
+
+@pytest.fixture
+def guest_client(make_guest):
+    """An APIClient authenticated as a fresh guest; ``client.user`` is the guest."""
+
+    def make():
+        user, tokens = make_guest()
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+        client.user, client.tokens = user, tokens
+        return client
+
+    return make
+
+
+@pytest.fixture
+def output_dir() -> Path:
+    path = Path(__file__).resolve().parent.parent / "test-output"
+    path.mkdir(exist_ok=True)
+    return path

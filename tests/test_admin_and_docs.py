@@ -1,0 +1,81 @@
+import pytest
+
+from accounts.models import User
+from messaging.models import ChatMessage
+from messaging.services import message_send
+from tests.factories import PublicRoomFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    staff = User.objects.create_superuser("admin", "admin@example.com", "a long pass phrase 42")
+    client.force_login(staff)
+    client.staff = staff
+    return client
+
+
+def test_superuser_gets_a_chat_identity():
+    staff = User.objects.create_superuser("boss", "b@example.com", "a long pass phrase 42")
+    assert staff.nickname == "boss" and len(staff.tag) == 4 and staff.is_guest is False
+
+
+def test_admin_ban_action_deactivates(staff_client):
+    target = UserFactory()
+    response = staff_client.post(
+        "/admin/accounts/user/", {"action": "ban", "_selected_action": [target.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    target.refresh_from_db()
+    assert target.is_active is False
+
+
+def test_admin_finds_a_user_by_nickname_and_tag(staff_client):
+    target = UserFactory(nickname="QuietOtter", tag="4821")
+    UserFactory(nickname="QuietOtter", tag="1111")
+    response = staff_client.get("/admin/accounts/user/", {"q": "QuietOtter#4821"})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
+    assert list(response.context["cl"].result_list) == [target]
+
+
+def test_admin_remove_action_uses_the_delete_service(staff_client):
+    room = PublicRoomFactory()
+    message, _ = message_send(room_id=room.id, author=UserFactory(), body="spam", client_id="s")
+    staff_client.post(
+        "/admin/messaging/chatmessage/", {"action": "remove", "_selected_action": [message.pk]}
+    )
+    message.refresh_from_db()
+    assert (message.body, message.rev, message.deleted_at is not None) == ("", 2, True)
+
+
+def test_admin_searches_messages_by_body(staff_client):
+    room = PublicRoomFactory()
+    message_send(room_id=room.id, author=UserFactory(), body="find the needle", client_id="n")
+    message_send(room_id=room.id, author=UserFactory(), body="hay", client_id="h")
+    response = staff_client.get("/admin/messaging/chatmessage/", {"q": "needle"})
+    assert response.context["cl"].result_count == 1
+    assert ChatMessage.objects.count() == 2
+
+
+def test_staff_browse_the_api_with_their_session(staff_client):
+    response = staff_client.get("/api/rooms/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"general" in response.content
+
+
+def test_openapi_schema_and_docs_are_served_offline(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/rooms/{room_id}/messages/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content.lower()
+    assert b"/static/drf_spectacular_sidecar/" in docs.content
+
+
+def test_health_endpoints(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["database"] is True
