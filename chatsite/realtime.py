@@ -15,7 +15,10 @@ int or None so it survives channels-redis' msgpack serialization.
 - ``forget``: the room ``room`` is gone; connections drop it and are told with ``text``.
 """
 
-from typing import Any
+from collections.abc import Callable
+from contextvars import ContextVar
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -46,6 +49,40 @@ def publish(group: str, kind: str, **fields: Any) -> None:
     async_to_sync(apublish)(group, kind, **fields)
 
 
+Event = tuple[str, str, dict[str, Any]]
+_collector: ContextVar[list[Event] | None] = ContextVar("realtime_collector", default=None)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
 def publish_on_commit(group: str, kind: str, **fields: Any) -> None:
-    """Publish once the surrounding transaction commits (at once outside a transaction)."""
-    transaction.on_commit(lambda: publish(group, kind, **fields), robust=True)
+    """Publish once the surrounding transaction commits (at once outside a transaction).
+
+    Inside ``collecting`` the committed event is handed back to the caller instead, so the
+    WebSocket consumer can acknowledge first and broadcast after, from its own event loop.
+    """
+    collector = _collector.get()
+    if collector is not None:
+        transaction.on_commit(lambda: collector.append((group, kind, fields)), robust=True)
+    else:
+        transaction.on_commit(lambda: publish(group, kind, **fields), robust=True)
+
+
+def collecting(fn: Callable[P, R]) -> Callable[P, tuple[R, list[Event]]]:
+    """Run ``fn`` and return its result with the events its committed writes published."""
+
+    @wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> tuple[R, list[Event]]:
+        events: list[Event] = []
+        token = _collector.set(events)
+        try:
+            return fn(*args, **kwargs), events
+        finally:
+            _collector.reset(token)
+
+    return run
+
+
+async def apublish_all(events: list[Event]) -> None:
+    for group, kind, fields in events:
+        await apublish(group, kind, **fields)

@@ -26,9 +26,9 @@ from accounts.selectors import TokenRefused
 from accounts.serializers import user_data
 from chatsite.errors import ChatError, Forbidden, NotJoined, RateLimited, Unavailable
 from chatsite.middleware import SUBPROTOCOL, auser_get_by_access_token
-from chatsite.realtime import apublish, room_group, user_group
+from chatsite.realtime import apublish, apublish_all, collecting, room_group, user_group
 from messaging import selectors, services
-from messaging.frames import error_frame, frame_ref, parse_frame
+from messaging.frames import check_frame, error_frame, frame_ref, parse_json
 from messaging.hub import Hub, get_hub
 from messaging.outbox import Outbox
 from messaging.serializers import encode, message_data
@@ -50,10 +50,12 @@ def _room_for_join(*, room_id: int, user: User) -> tuple[ChatRoom, list[int]]:
 
 aroom_for_join = database_sync_to_async(_room_for_join)
 amessages_changed_since = database_sync_to_async(selectors.messages_changed_since)
-amessage_send = database_sync_to_async(services.message_send)
-amessage_edit = database_sync_to_async(services.message_edit)
-amessage_delete = database_sync_to_async(services.message_delete)
-aroom_mark_read = database_sync_to_async(services.room_mark_read)
+# Writes return (result, events): the events their commit published, for us to broadcast
+# after we reply (the sender sees its ack before the echo of its own message).
+amessage_send = database_sync_to_async(collecting(services.message_send))
+amessage_edit = database_sync_to_async(collecting(services.message_edit))
+amessage_delete = database_sync_to_async(collecting(services.message_delete))
+aroom_mark_read = database_sync_to_async(collecting(services.room_mark_read))
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -90,6 +92,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         open_now = await self.hub.connection_open(self)
         if open_now > self.chat["MAX_CONNECTIONS_PER_USER"]:
             log.info("ws refused user=%s close=%s open=%s", self.user_id, CLOSE_TOO_MANY, open_now)
+            hub, self.hub = self.hub, None  # a refused socket holds no slot, even before it goes
+            await hub.connection_close(self)
             self.outbox.close(CLOSE_TOO_MANY)
             return
         await self.hub.subscribe(user_group(self.user_id), self)
@@ -99,6 +103,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.hub is None:
+            if self.outbox is not None:
+                await self.outbox.aclose()
             return
         hub, self.hub = self.hub, None
         if self._expiry_timer is not None:
@@ -171,7 +177,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             if bytes_data is not None:
                 raise ChatError("Binary frames are not part of chat.v1; send text.")
-            frame = parse_frame(text_data or "")
+            frame = parse_json(text_data or "")
+            check_frame(frame)
             await self.handlers[frame["type"]](self, frame)
         except ChatError as exc:
             log.info("ws refusal user=%s code=%s room=%s", self.user_id, exc.code, _room_of(frame))
@@ -254,19 +261,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if wait is not None:
             seconds = max(1, math.ceil(wait))
             raise RateLimited(f"Too many messages; try again in {seconds} s.", retry_after=seconds)
-        message, _ = await amessage_send(
+        (message, _), events = await amessage_send(
             room_id=room_id, author=self.user, body=frame["body"], client_id=frame["client_id"]
         )
         ack = {"type": "ack", "client_id": message.client_id, "message": message_data(message)}
         if (ref := frame_ref(frame)) is not None:
             ack["ref"] = ref
         self.push(ack)
+        await apublish_all(events)
 
     async def on_edit(self, frame: dict[str, Any]) -> None:
-        await amessage_edit(message_id=frame["message"], by=self.user, body=frame["body"])
+        _, events = await amessage_edit(
+            message_id=frame["message"], by=self.user, body=frame["body"]
+        )
+        await apublish_all(events)
 
     async def on_delete(self, frame: dict[str, Any]) -> None:
-        await amessage_delete(message_id=frame["message"], by=self.user)
+        _, events = await amessage_delete(message_id=frame["message"], by=self.user)
+        await apublish_all(events)
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         room_id = self._joined(frame)
@@ -278,7 +290,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_read(self, frame: dict[str, Any]) -> None:
         room_id = self._joined(frame)
-        await aroom_mark_read(room=self.rooms[room_id][0], user=self.user, seq=frame["seq"])
+        _, events = await aroom_mark_read(
+            room=self.rooms[room_id][0], user=self.user, seq=frame["seq"]
+        )
+        await apublish_all(events)
 
     async def on_auth(self, frame: dict[str, Any]) -> None:
         try:

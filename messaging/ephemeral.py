@@ -39,27 +39,27 @@ class LocalStore:
         self.reset()
 
     def reset(self) -> None:
-        self.presence: dict[int, dict[int, User]] = {}
+        self.present: dict[int, dict[int, User]] = {}
         self.connections: dict[int, set[str]] = {}
         self.hits: dict[str, deque[float]] = {}
         self.claims: dict[str, float] = {}
 
     async def presence_add(self, room_id: int, user: User) -> None:
-        self.presence.setdefault(room_id, {})[user["id"]] = user
+        self.present.setdefault(room_id, {})[user["id"]] = user
 
     async def presence_remove(self, room_id: int, user: User) -> None:
-        users = self.presence.get(room_id)
+        users = self.present.get(room_id)
         if users is not None:
             users.pop(user["id"], None)
             if not users:
-                del self.presence[room_id]
+                del self.present[room_id]
 
     async def presence(self, room_id: int, limit: int) -> tuple[int, list[User]]:
-        users = self.presence.get(room_id, {})
+        users = self.present.get(room_id, {})
         return len(users), _users_sorted(users.values())[:limit]
 
     def online_counts(self, room_ids: list[int]) -> dict[int, int]:
-        return {room_id: len(self.presence.get(room_id, ())) for room_id in room_ids}
+        return {room_id: len(self.present.get(room_id, ())) for room_id in room_ids}
 
     async def connection_open(self, user_id: int, conn_id: str) -> int:
         conns = self.connections.setdefault(user_id, set())

@@ -27,14 +27,19 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
-def parse_frame(text: str) -> dict[str, Any]:
-    """A checked frame dict, or ``BadRequest`` saying what is wrong."""
+def parse_json(text: str) -> dict[str, Any]:
+    """The frame as a dict, unchecked; ``BadRequest`` if it is not a JSON object."""
     try:
         frame = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise BadRequest("A frame must be a JSON object.") from exc
     if not isinstance(frame, dict):
         raise BadRequest("A frame must be a JSON object.")
+    return frame
+
+
+def check_frame(frame: dict[str, Any]) -> dict[str, Any]:
+    """The frame if its type is known and its fields have the right kinds, else ``BadRequest``."""
     kind = frame.get("type")
     if not isinstance(kind, str) or kind not in FRAMES:
         raise BadRequest(f"Unknown frame type {str(kind)[:40]!r}.")

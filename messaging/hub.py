@@ -14,7 +14,6 @@ leaves, refreshes its entries on a heartbeat, and broadcasts coalesced ``presenc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import weakref
 from typing import Any, Protocol
@@ -70,9 +69,7 @@ class Hub:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # --- groups -------------------------------------------------------------------------
 

@@ -1,0 +1,27 @@
+import pytest
+import redis
+
+from messaging.hub import stop_hub
+
+
+@pytest.fixture(params=["memory", "redis"])
+def layer(request, settings):
+    """Run the test on the in-memory layer, then on channels-redis with a real Redis."""
+    settings.CHAT = {**settings.CHAT, "PRESENCE_COALESCE": 0.05}
+    if request.param == "redis":
+        server = request.getfixturevalue("redis_server")
+        redis.Redis.from_url(server.url).flushall()
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [server.url], "capacity": 10_000, "expiry": 60},
+            }
+        }
+        settings.CHAT = {**settings.CHAT, "REDIS_URL": server.url}
+    return request.param
+
+
+@pytest.fixture
+async def hub_cleanup():
+    yield
+    await stop_hub()
