@@ -32,6 +32,7 @@ from messaging.frames import check_frame, error_frame, frame_ref, parse_json
 from messaging.hub import Hub, get_hub
 from messaging.outbox import Outbox
 from messaging.serializers import encode, message_data
+from messaging.servers import limit_frame_size
 from rooms.models import ChatRoom
 from rooms.selectors import room_get_for_user, room_member_ids
 
@@ -85,6 +86,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.rooms: dict[int, tuple[ChatRoom, list[int]]] = {}
         self.holding: dict[int, list[tuple[str, int | None]]] = {}
         self.chat = settings.CHAT
+        limit_frame_size(self.base_send, self.chat["FRAME_MAX_BYTES"])
         self.outbox = Outbox(
             self.base_send, max_bytes=self.chat["OUTBOX_MAX_BYTES"], on_overflow=self._overflowed
         )

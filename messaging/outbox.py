@@ -11,33 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from messaging.servers import transport_backlog_probe
+
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def transport_backlog_probe(send: Send) -> Callable[[], int] | None:
-    """Bytes Daphne has accepted for this socket but not yet written, if we can see them.
-
-    Daphne hands applications ``partial(server.handle_reply, protocol)``; the protocol's
-    Twisted transport keeps unsent bytes in ``dataBuffer`` (from ``offset``) and
-    ``_tempDataBuffer`` (``_tempDataLen``). Other servers apply backpressure by making
-    ``send`` wait, which the queue bound below catches.
-    """
-    if not isinstance(send, functools.partial) or not send.args:
-        return None
-    transport = getattr(send.args[0], "transport", None)
-    if transport is None or not hasattr(transport, "_tempDataLen"):
-        return None
-
-    def backlog() -> int:
-        buffered = len(getattr(transport, "dataBuffer", b"")) - getattr(transport, "offset", 0)
-        return buffered + transport._tempDataLen
-
-    return backlog
 
 
 class Outbox:

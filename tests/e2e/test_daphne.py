@@ -1,0 +1,92 @@
+"""The handshake and limits against a real Daphne process over real sockets."""
+
+import asyncio
+import json
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
+
+from tests.e2e.site import expired_token, general_room, guest, recv, send, ws_open
+
+
+async def test_server_selects_chat_v1(daphne_site):
+    me = guest(daphne_site.http_url)
+    async with await ws_open(daphne_site.ws_url, me["access"]) as ws:
+        assert ws.subprotocol == "chat.v1"
+        await send(ws, type="ping")
+        assert await recv(ws, "pong") == {"type": "pong"}
+
+
+async def test_handshake_without_chat_v1_is_refused(daphne_site):
+    from websockets.asyncio.client import connect
+
+    me = guest(daphne_site.http_url)
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(
+            daphne_site.ws_url,
+            subprotocols=[Subprotocol(f"bearer.{me['access']}")],
+            origin="http://localhost",
+        )
+    assert refused.value.response.status_code == 403
+
+
+async def test_wrong_origin_is_refused_with_403(daphne_site):
+    me = guest(daphne_site.http_url)
+    with pytest.raises(InvalidStatus) as refused:
+        await ws_open(daphne_site.ws_url, me["access"], origin="https://evil.example")
+    assert refused.value.response.status_code == 403
+
+
+async def test_expired_token_is_closed_4401(daphne_site):
+    me = guest(daphne_site.http_url)
+    token = expired_token(daphne_site.env["SECRET_KEY"], me["user"]["id"])
+    async with await ws_open(daphne_site.ws_url, token) as ws:
+        assert ws.subprotocol == "chat.v1"
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd.code == 4401
+
+
+async def test_a_70_kib_frame_is_closed_1009(daphne_site):
+    me = guest(daphne_site.http_url)
+    room = general_room(daphne_site.http_url, me["access"])
+    async with await ws_open(daphne_site.ws_url, me["access"]) as ws:
+        await send(ws, type="join", room=room)
+        await recv(ws, "joined")
+        await ws.send(
+            json.dumps(
+                {"type": "send", "room": room, "body": "x" * (70 * 1024), "client_id": "big"}
+            )
+        )
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd.code == 1009
+
+
+async def test_a_reader_that_stops_reading_is_closed_4408_and_the_room_goes_on(daphne_site):
+    """The slow client's library stops reading after 16 frames, its kernel buffers fill, Twisted
+    starts buffering, and past CHAT_OUTBOX_MAX_BYTES (256 KiB here) the server closes it."""
+    writer, reader, slow = (guest(daphne_site.http_url) for _ in range(3))
+    room = general_room(daphne_site.http_url, writer["access"])
+    async with (
+        await ws_open(daphne_site.ws_url, writer["access"]) as w,
+        await ws_open(daphne_site.ws_url, reader["access"]) as r,
+        await ws_open(daphne_site.ws_url, slow["access"], max_queue=1) as s,
+    ):
+        for ws in (w, r, s):
+            await send(ws, type="join", room=room)
+            await recv(ws, "joined")
+        # s now reads nothing more. Each message is ~2 KB; write until the server gives up on s.
+        body = "z" * 2000
+        log = daphne_site.log
+        for n in range(6000):
+            await send(w, type="send", room=room, body=body, client_id=f"flood-{n}")
+            await recv(w, "ack")
+            await recv(r, "message")  # the reader that keeps up gets every one, promptly
+            if n % 100 == 99 and "ws slow reader" in log.read_text():
+                break
+        assert "close=4408" in log.read_text()
+        await send(w, type="ping")
+        await recv(w, "pong")

@@ -1,0 +1,94 @@
+"""A slow reader never stalls a room: its bounded outbox overflows and it is closed 4408."""
+
+import asyncio
+import functools
+
+import pytest
+
+from messaging.outbox import Outbox
+from messaging.servers import transport_backlog_probe
+
+
+class StuckSocket:
+    """A socket whose client stopped reading: every write blocks (as under uvicorn)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+        self.release = asyncio.Event()
+
+    async def send(self, message: dict) -> None:
+        self.sent.append(message)
+        await self.release.wait()
+
+
+async def test_a_blocked_writer_overflows_at_the_bound_and_the_caller_never_waits():
+    socket = StuckSocket()
+    overflowed = []
+    outbox = Outbox(socket.send, max_bytes=10_000, on_overflow=lambda: overflowed.append(True))
+    frame = "x" * 1000
+    for _ in range(10):
+        outbox.put(frame)  # put never awaits: the room's fan-out loop is never held up
+    await asyncio.sleep(0.01)
+    assert len(socket.sent) == 1 and not overflowed  # one write in flight, the rest queued
+    for _ in range(2):
+        outbox.put(frame)
+    assert overflowed == [True]
+    outbox.put(frame)  # after overflow: dropped, no second callback
+    assert overflowed == [True]
+    await outbox.aclose()
+
+
+async def test_a_reader_that_keeps_up_gets_everything_in_order():
+    sent: list[str] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message.get("text", f"close:{message.get('code')}"))
+
+    outbox = Outbox(send, max_bytes=1_000, on_overflow=lambda: pytest.fail("no overflow"))
+    for n in range(500):
+        outbox.put(f"frame {n}")
+        if n % 50 == 0:
+            await asyncio.sleep(0)
+    outbox.close(1000)
+    for _ in range(100):
+        if sent and sent[-1] == "close:1000":
+            break
+        await asyncio.sleep(0.001)
+    assert sent == [f"frame {n}" for n in range(500)] + ["close:1000"]
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.dataBuffer = b""
+        self.offset = 0
+        self._tempDataLen = 0
+
+
+class FakeProtocol:
+    def __init__(self) -> None:
+        self.transport = FakeTransport()
+
+
+async def test_daphne_backlog_counts_bytes_twisted_has_not_written():
+    protocol = FakeProtocol()
+
+    async def handle_reply(protocol, message):
+        protocol.transport._tempDataLen += len(message.get("text", ""))  # never drained
+
+    send = functools.partial(handle_reply, protocol)
+    probe = transport_backlog_probe(send)
+    assert probe is not None and probe() == 0
+    overflowed = []
+    outbox = Outbox(send, max_bytes=5_000, on_overflow=lambda: overflowed.append(True))
+    for _ in range(10):
+        outbox.put("y" * 1000)
+        await asyncio.sleep(0)
+    assert overflowed == [True]
+    await outbox.aclose()
+
+
+def test_no_probe_for_servers_that_apply_backpressure_themselves():
+    async def send(message):
+        return None
+
+    assert transport_backlog_probe(send) is None
