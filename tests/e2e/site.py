@@ -113,5 +113,15 @@ async def recv(ws: ClientConnection, kind: str, timeout: float = 5, **match: Any
             return frame
 
 
+async def recv_message(ws: ClientConnection, body: str, timeout: float = 5) -> dict[str, Any]:
+    """The next ``message`` frame whose message has ``body``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        left = max(deadline - asyncio.get_running_loop().time(), 0.001)
+        frame = await recv(ws, "message", timeout=left)
+        if frame["message"]["body"] == body:
+            return frame["message"]
+
+
 async def send(ws: ClientConnection, **frame: Any) -> None:
     await ws.send(json.dumps(frame))

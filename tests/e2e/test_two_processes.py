@@ -1,0 +1,109 @@
+"""Two Daphne processes sharing one Redis and one PostgreSQL, as in production."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import psycopg
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.e2e.site import general_room, guest, migrate, recv, recv_message, send, site_env, ws_open
+from tests.servers import ROOT, start_daphne
+
+PRESENCE_TTL = 3.0
+
+
+@pytest.fixture(scope="module")
+def cluster(postgres_server, redis_server, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cluster")
+    name = f"cluster_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=postgres_server.port,
+        user="postgres",
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env = site_env(
+        tmp,
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{postgres_server.port}/{name}",
+        REDIS_URL=f"{redis_server.url[:-1]}1",  # db 1: the consumer tests flush db 0
+        CHAT_PRESENCE_TTL=str(PRESENCE_TTL),
+        CHAT_PRESENCE_COALESCE="0.05",
+    )
+    migrate(env)
+    servers = [start_daphne(env, tmp / f"daphne-{n}.log") for n in "ab"]
+    yield env, servers
+    for server in servers:
+        server.stop()
+
+
+def run_in_site(env, code: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE"}
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env={**clean, **env},
+        check=True,
+    )
+
+
+async def test_clients_on_two_processes_chat_see_presence_and_heal_after_kill_9(cluster):
+    _, (a, b) = cluster
+    alice, bob = guest(a.http_url), guest(b.http_url)
+    room = general_room(a.http_url, alice["access"])
+    async with (
+        await ws_open(a.ws_url, alice["access"]) as on_a,
+        await ws_open(b.ws_url, bob["access"]) as on_b,
+    ):
+        await send(on_a, type="join", room=room)
+        await recv(on_a, "joined")
+        await send(on_b, type="join", room=room)
+        joined = await recv(on_b, "joined")
+        assert joined["online"] == 2
+        seen = await recv(on_a, "presence", online=2)
+        assert {u["id"] for u in seen["users"]} == {alice["user"]["id"], bob["user"]["id"]}
+
+        await send(on_a, type="send", room=room, body="hello from A", client_id="a1")
+        assert (await recv_message(on_b, "hello from A"))["author"]["id"] == alice["user"]["id"]
+        await send(on_b, type="send", room=room, body="hello from B", client_id="b1")
+        assert (await recv_message(on_a, "hello from B"))["author"]["id"] == bob["user"]["id"]
+        await send(on_b, type="typing", room=room)
+        assert (await recv(on_a, "typing"))["user"]["id"] == bob["user"]["id"]
+
+        killed_at = time.monotonic()
+        b.process.send_signal(signal.SIGKILL)  # no goodbye: its presence entries must expire
+        await recv(on_a, "presence", timeout=PRESENCE_TTL + 2, online=1)
+        assert time.monotonic() - killed_at <= PRESENCE_TTL + 0.5
+
+
+async def test_a_ban_closes_the_users_sockets_on_every_process(cluster):
+    env, servers = cluster
+    for n, server in enumerate(servers):
+        if server.process.poll() is not None:  # the previous test killed one: start it again
+            servers[n] = start_daphne(env, server.log, port=server.port)
+    a, b = servers
+    target = guest(a.http_url)
+    sockets = [await ws_open(s.ws_url, target["access"]) for s in (a, b)]
+    for ws in sockets:
+        await send(ws, type="ping")
+        await recv(ws, "pong")
+    started = time.monotonic()
+    await asyncio.to_thread(
+        run_in_site,
+        env,
+        "from accounts.models import User; from accounts.services import user_ban; "
+        f"user_ban(user=User.objects.get(pk={target['user']['id']}))",
+    )
+    for ws in sockets:
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd.code == 4403
+    assert time.monotonic() - started < 10
