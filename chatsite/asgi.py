@@ -8,6 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django_asgi_app = get_asgi_application()  # before importing anything that touches models
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from chatsite.middleware import JwtAuthMiddleware, origin_checked  # noqa: E402
@@ -17,7 +19,8 @@ websocket_urlpatterns = [path("ws/chat/", ChatConsumer.as_asgi())]
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # In development Daphne serves the client's files itself; production has nginx.
+        "http": ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app,
         "websocket": origin_checked(JwtAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -205,15 +205,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             room = self.rooms[room_id][0]
             self.holding.setdefault(room_id, [])
         cursor = await self._replay(room_id, frame.get("cursor"), base=room.last_seq)
+        await self._push_joined(room_id, cursor)
+
+    async def on_sync(self, frame: dict[str, Any]) -> None:
+        """As ``join`` with a cursor: the replay, then ``joined`` to mark its end."""
+        room_id = self._joined(frame)
+        self.holding.setdefault(room_id, [])
+        cursor = await self._replay(room_id, frame["cursor"], base=frame["cursor"])
+        await self._push_joined(room_id, cursor)
+
+    async def _push_joined(self, room_id: int, cursor: int) -> None:
         online, users = await self.hub.presence(room_id)
         self.push(
             {"type": "joined", "room": room_id, "cursor": cursor, "online": online, "users": users}
         )
-
-    async def on_sync(self, frame: dict[str, Any]) -> None:
-        room_id = self._joined(frame)
-        self.holding.setdefault(room_id, [])
-        await self._replay(room_id, frame["cursor"], base=0)
 
     async def _replay(self, room_id: int, cursor: int | None, *, base: int) -> int:
         """Send what changed after ``cursor`` (or ``reset``), then what arrived meanwhile.

@@ -75,7 +75,7 @@ def rooms_data(*, rooms: list[ChatRoom], user: User) -> list[dict[str, Any]]:
     last_ids = [room.last_message_id for room in rooms if room.last_message_id]
     messages = ChatMessage.objects.select_related("author").in_bulk(last_ids)
     peers = {
-        m.room_id: m.user
+        m.room_id: m
         for m in Membership.objects.filter(room_id__in=ids, room__kind=ChatRoom.DIRECT)
         .exclude(user=user)
         .select_related("user")
@@ -84,7 +84,8 @@ def rooms_data(*, rooms: list[ChatRoom], user: User) -> list[dict[str, Any]]:
     return [
         room_data(
             room,
-            peer=peers.get(room.id),
+            peer=peers[room.id].user if room.id in peers else None,
+            peer_last_read_seq=peers[room.id].last_read_seq if room.id in peers else 0,
             last_message=messages.get(room.last_message_id),
             unread=room.unread_count,
             online=online.get(room.id, 0),

@@ -42,6 +42,7 @@ def room_data(
     room: ChatRoom,
     *,
     peer: User | None,
+    peer_last_read_seq: int = 0,
     last_message: ChatMessage | None,
     unread: int,
     online: int,
@@ -53,6 +54,8 @@ def room_data(
         "name": room.name,
         "listing": listing_data(room.listing) if direct and room.listing else None,
         "peer": user_data(peer) if direct and peer else None,
+        # Beyond PROTOCOL.md (additive): how far the peer has read, so "Seen" survives a reload.
+        "peer_last_read_seq": peer_last_read_seq if direct else None,
         "last_seq": room.last_seq,
         "last_message": message_data(last_message) if last_message else None,
         "unread": unread,

@@ -477,6 +477,7 @@ async def test_sync_replays_after_the_cursor(person, room):
     await client.send(type="sync", room=room.id, cursor=1)
     replay = [(await client.expect("message"))["message"]["seq"] for _ in range(2)]
     assert replay == [2, 3]
+    assert (await client.expect("joined"))["cursor"] == 3  # marks the end of the replay
     await client.close()
 
 

@@ -1,0 +1,104 @@
+// What every page shares: the identity in the header, the account menu, the one socket of
+// this tab with its "Reconnecting…" banner, and the live unread count on the Inbox link.
+
+import { $, showError } from "./dom.js";
+import { identity } from "./identity.js";
+import { ChatSocket } from "./socket.js";
+
+export async function boot() {
+  await identity.access(); // first visit: mints a guest
+  let me;
+  try {
+    me = await identity.me();
+  } catch {
+    me = identity.user;
+  }
+  $("#me").textContent = me ? me.display_name : "…";
+  setupAccountMenu(me);
+  const socket = new ChatSocket();
+  setupBanner(socket);
+  const unread = setupInboxBadge(socket);
+  // Another tab logged in or out: this one follows.
+  window.addEventListener("storage", (event) => {
+    if (event.key === "chat.user" && event.oldValue && event.newValue) {
+      const before = JSON.parse(event.oldValue);
+      const after = JSON.parse(event.newValue);
+      if (before.id !== after.id) location.reload();
+    }
+  });
+  identity.addEventListener("changed", () => location.reload());
+  await socket.start();
+  return { me, socket, unread };
+}
+
+function setupAccountMenu(me) {
+  const error = $("#account-error");
+  const claim = $("#claim-form");
+  if (me && !me.is_guest) claim.hidden = true;
+  claim.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(claim);
+    try {
+      await identity.claim(data.get("username"), data.get("password"));
+    } catch (e) {
+      showError(error, e);
+    }
+  });
+  const login = $("#login-form");
+  login.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(login);
+    try {
+      await identity.login(data.get("username"), data.get("password"));
+    } catch (e) {
+      showError(error, e);
+    }
+  });
+  $("#logout").addEventListener("click", () => identity.logout());
+}
+
+function setupBanner(socket) {
+  const banner = $("#banner");
+  let shown = null;
+  socket.addEventListener("status", ({ detail }) => {
+    clearTimeout(shown);
+    if (detail.fatal) {
+      banner.textContent = detail.fatal;
+      banner.hidden = false;
+    } else if (detail.reconnecting) {
+      // Don't flash for a blip: show it if the socket stays down for a moment.
+      shown = setTimeout(() => {
+        banner.textContent = "Reconnecting…";
+        banner.hidden = false;
+      }, 300);
+    } else {
+      banner.hidden = true;
+    }
+  });
+}
+
+function setupInboxBadge(socket) {
+  const badge = $("#inbox-badge");
+  let timer = null;
+  const refresh = async () => {
+    try {
+      const data = await identity.api("GET", "/api/rooms/");
+      const total = data.results.filter((r) => r.kind === "direct").reduce((n, r) => n + r.unread, 0);
+      badge.textContent = String(total);
+      badge.hidden = total === 0;
+      badge.setAttribute("aria-label", `${total} unread`);
+    } catch {
+      /* next event tries again */
+    }
+  };
+  const soon = () => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 150);
+  };
+  for (const type of ["notify", "room", "read"]) socket.addEventListener(type, soon);
+  socket.addEventListener("message", (e) => {
+    if (socket.rooms.has(e.detail.message.room)) soon();
+  });
+  refresh();
+  return { refresh: soon };
+}

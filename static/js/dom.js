@@ -1,0 +1,51 @@
+// Building the page from data. User text only ever becomes text nodes (never HTML):
+// `h` sets textContent for strings, and `linkified` makes links by creating <a> elements.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "text") el.textContent = value;
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
+
+export function linkified(text) {
+  const frag = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(URL_RE)) {
+    frag.append(document.createTextNode(text.slice(last, match.index)));
+    frag.append(h("a", { href: match[0], target: "_blank", rel: "noopener noreferrer nofollow" }, match[0]));
+    last = match.index + match[0].length;
+  }
+  frag.append(document.createTextNode(text.slice(last)));
+  return frag;
+}
+
+export function timeOf(iso) {
+  const date = new Date(iso);
+  const sameDay = date.toDateString() === new Date().toDateString();
+  return sameDay
+    ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : date.toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+}
+
+export function fullTime(iso) {
+  return new Date(iso).toLocaleString();
+}
+
+export function showError(el, error) {
+  el.textContent = error ? error.detail || String(error) : "";
+}
+
+export const $ = (selector) => document.querySelector(selector);

@@ -1,0 +1,35 @@
+import { boot } from "../app.js";
+import { $, h, timeOf } from "../dom.js";
+import { identity } from "../identity.js";
+
+const { socket } = await boot();
+const list = $("#inbox-list");
+
+function card(room) {
+  const last = room.last_message;
+  return h(
+    "li",
+    { class: `card${room.unread ? " unread" : ""}`, dataset: { room: room.id } },
+    h("a", { href: `/rooms/${room.id}/`, class: "card-title" }, room.peer ? room.peer.display_name : room.name),
+    h("span", { class: "muted" }, room.listing ? room.listing.title : "listing removed"),
+    h("span", { class: "preview" }, last ? (last.deleted ? "message deleted" : last.body) : "no messages yet"),
+    last ? h("time", { datetime: last.created_at }, timeOf(last.created_at)) : null,
+    room.unread ? h("span", { class: "badge", dataset: { testid: "unread" } }, String(room.unread)) : null,
+  );
+}
+
+async function load() {
+  const data = await identity.api("GET", "/api/rooms/");
+  const rooms = data.results.filter((room) => room.kind === "direct");
+  list.replaceChildren(...rooms.map(card));
+  $("#inbox-empty").hidden = rooms.length > 0;
+}
+
+let timer = null;
+const soon = () => {
+  clearTimeout(timer);
+  timer = setTimeout(() => load().catch(() => {}), 100);
+};
+for (const type of ["notify", "room"]) socket.addEventListener(type, soon);
+socket.addEventListener("status", ({ detail }) => detail.connected && soon());
+await load();

@@ -1,0 +1,42 @@
+import { boot } from "../app.js";
+import { $, h, showError, timeOf } from "../dom.js";
+import { identity } from "../identity.js";
+
+await boot();
+const list = $("#listing-list");
+const more = $("#more-listings");
+let next = null;
+
+function card(listing) {
+  return h(
+    "li",
+    { class: "card" },
+    h("a", { href: `/listings/${listing.id}/`, class: "card-title" }, listing.title),
+    h("span", { class: "muted" }, `${listing.owner.display_name} · ${timeOf(listing.created_at)}`),
+  );
+}
+
+async function load(url = "/api/listings/", append = false) {
+  const data = await identity.api("GET", url);
+  const cards = data.results.map(card);
+  if (append) list.append(...cards);
+  else list.replaceChildren(...cards);
+  next = data.next ? new URL(data.next).pathname + new URL(data.next).search : null;
+  more.hidden = !next;
+}
+
+$("#new-listing").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  try {
+    const listing = await identity.api("POST", "/api/listings/", {
+      title: form.title.value,
+      description: form.description.value,
+    });
+    location.href = `/listings/${listing.id}/`;
+  } catch (error) {
+    showError($("#new-listing-error"), error);
+  }
+});
+more.addEventListener("click", () => next && load(next, true));
+await load();

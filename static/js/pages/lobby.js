@@ -1,0 +1,38 @@
+import { boot } from "../app.js";
+import { $, h, showError, timeOf } from "../dom.js";
+import { identity } from "../identity.js";
+
+const { socket } = await boot();
+const list = $("#room-list");
+
+function card(room) {
+  return h(
+    "li",
+    { class: "card", dataset: { room: room.id } },
+    h("a", { href: `/rooms/${room.id}/`, class: "card-title" }, room.name),
+    h("span", { class: "online", dataset: { testid: "online" } }, `${room.online} online`),
+    h("span", { class: "muted" }, room.last_message ? `last message ${timeOf(room.last_message.created_at)}` : "no messages yet"),
+  );
+}
+
+async function load() {
+  const data = await identity.api("GET", "/api/rooms/");
+  const rooms = data.results.filter((room) => room.kind === "public");
+  list.replaceChildren(...rooms.map(card));
+}
+
+$("#new-room").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  try {
+    const room = await identity.api("POST", "/api/rooms/", { name: form.name.value });
+    location.href = `/rooms/${room.id}/`;
+  } catch (error) {
+    showError($("#new-room-error"), error);
+  }
+});
+
+await load();
+// Online counts change without a frame to this page: refresh them while it is visible.
+setInterval(() => document.visibilityState === "visible" && load().catch(() => {}), 5000);
+socket.addEventListener("status", ({ detail }) => detail.connected && load().catch(() => {}));

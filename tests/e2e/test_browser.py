@@ -1,0 +1,244 @@
+"""The product as a person uses it: Debian's Chromium driven by Playwright against Daphne."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.e2e.site import general_room, guest, migrate, recv, send, site_env, ws_open
+from tests.servers import ROOT, free_port, need_binary, start_daphne
+
+SHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser-site")
+    env = site_env(tmp)
+    migrate(env)
+    port = free_port()
+    server = start_daphne(env, tmp / "daphne.log", port=port)
+    server.env = env
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = need_binary("chromium", "/usr/bin/chromium")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def person(browser):
+    contexts = []
+
+    def open_page(width: int = 1100, height: int = 800) -> Page:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def open_general(page: Page, site) -> None:
+    page.goto(f"{site.http_url}/")
+    page.get_by_role("link", name="general").click()
+    expect(page.locator("#room-title")).to_have_text("general")
+    expect(page.locator("#online")).not_to_have_text("0")
+
+
+def say(page: Page, text: str) -> None:
+    page.locator("#body").fill(text)
+    page.locator("#body").press("Enter")
+
+
+def run_in_site(site, code: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE"}
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env={**clean, **site.env},
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_two_guests_in_a_public_room_see_each_other_live(site, person):
+    one, two = person(), person(width=390, height=800)  # a desktop and a phone
+    open_general(one, site)
+    open_general(two, site)
+    expect(one.locator("#online")).to_have_text("2")
+    expect(two.locator("#online")).to_have_text("2")
+    say(one, "hello from one")
+    expect(two.locator(".msg .body", has_text="hello from one")).to_be_visible(timeout=1000)
+    say(two, "hello from two")
+    expect(one.locator(".msg .body", has_text="hello from two")).to_be_visible(timeout=1000)
+    expect(one.locator(".msg.pending")).to_have_count(0)  # acked
+    two.locator("#body").press_sequentially("typing something")
+    name = two.locator("#me").inner_text()
+    expect(one.locator("#typing")).to_have_text(f"{name} is typing…")
+    shot(one, "room")
+    shot(two, "room-phone")
+    one.goto(f"{site.http_url}/")
+    expect(one.locator(".card", has_text="general")).to_be_visible()
+    shot(one, "lobby")
+
+
+def test_listing_chat_inbox_unread_and_seen(site, person):
+    owner, visitor = person(), person()
+    owner.goto(f"{site.http_url}/listings/")
+    owner.locator("#new-listing [name=title]").fill("Camping tent")
+    owner.locator("#new-listing [name=description]").fill("Sleeps two. <b>not bold</b>")
+    owner.get_by_role("button", name="Post listing").click()
+    expect(owner.locator("#listing-title")).to_have_text("Camping tent")
+    expect(owner.locator("#chat-owner")).to_be_hidden()  # not shown to the owner
+    listing_url = owner.url
+    shot(owner, "listing")
+    owner.goto(f"{site.http_url}/listings/")
+    expect(owner.locator(".card", has_text="Camping tent")).to_be_visible()
+    shot(owner, "listings")
+
+    owner.goto(f"{site.http_url}/inbox/")
+    expect(owner.locator("#inbox-empty")).to_be_visible()
+    visitor.goto(listing_url)
+    visitor.get_by_role("button", name="Chat with the owner").click()
+    expect(visitor.locator("#room-sub")).to_have_text("About: Camping tent")
+    say(visitor, "Is it free this weekend?")
+    expect(visitor.locator(".msg.mine .body", has_text="Is it free this weekend?")).to_be_visible()
+
+    card = owner.locator("#inbox-list .card", has_text="Camping tent")
+    expect(card.locator("[data-testid=unread]")).to_have_text("1")  # live, no reload
+    expect(owner.locator("#inbox-badge")).to_have_text("1")
+    shot(owner, "inbox")
+    card.get_by_role("link").click()
+    expect(owner.locator(".msg .body", has_text="Is it free this weekend?")).to_be_visible()
+    expect(owner.locator("#inbox-badge")).to_be_hidden()  # opening the room read it
+    expect(visitor.locator(".msg.mine .seen")).to_be_visible()
+    visitor.reload()  # "Seen" survives a reload
+    expect(visitor.locator(".msg.mine .seen")).to_be_visible()
+
+
+def test_infinite_scroll_loads_pages_in_order_without_jumping(site, person):
+    page = person()
+    page.goto(f"{site.http_url}/")
+    run_in_site(
+        site,
+        "from accounts.services import guest_create; from rooms.models import ChatRoom; "
+        "from messaging.models import ChatMessage; u = guest_create(); "
+        "r = ChatRoom.objects.create(kind='public', name='history'); "
+        "ChatMessage.objects.bulk_create([ChatMessage(room=r, author=u, body=f'line {n}', "
+        "client_id=f'h{n}', seq=n, rev=n) for n in range(1, 301)]); "
+        "ChatRoom.objects.filter(pk=r.pk).update(last_seq=300)",
+    )
+    page.reload()
+    page.get_by_role("link", name="history").click()
+    messages = page.locator("#messages .msg")
+    expect(messages).to_have_count(50)
+    expect(messages.last.locator(".body")).to_have_text("line 300")
+    for expected_count in (100, 150):
+        top = page.evaluate(
+            """() => { const s = document.querySelector('#scroller');
+                       s.scrollTop = 0;
+                       const el = document.querySelector('#messages .msg');
+                       return { id: el.dataset.id, y: el.getBoundingClientRect().top }; }"""
+        )
+        expect(messages).to_have_count(expected_count)
+        after = page.evaluate(
+            "id => document.querySelector(`#messages .msg[data-id='${id}']`)"
+            ".getBoundingClientRect().top",
+            top["id"],
+        )
+        assert abs(after - top["y"]) <= 3, (top, after)
+    seqs = page.evaluate(
+        "[...document.querySelectorAll('#messages .msg')].map(e => Number(e.dataset.seq))"
+    )
+    assert seqs == list(range(151, 301))
+
+
+def test_the_page_reconnects_and_shows_what_was_written_meanwhile(site, person):
+    page = person()
+    open_general(page, site)
+    say(page, "before the outage")
+    expect(page.locator(".msg.mine .body", has_text="before the outage")).to_be_visible()
+    site.stop()
+    expect(page.locator("#banner")).to_have_text("Reconnecting…")
+    restarted = start_daphne(site.env, site.log, port=site.port)
+    site.process = restarted.process
+    writer = guest(site.http_url)
+    room = general_room(site.http_url, writer["access"])
+
+    async def write():
+        async with await ws_open(site.ws_url, writer["access"]) as ws:
+            await send(ws, type="join", room=room)
+            await recv(ws, "joined")
+            for n in range(5):
+                await send(
+                    ws,
+                    type="send",
+                    room=room,
+                    body=f"while you were away {n}",
+                    client_id=f"away-{n}",
+                )
+                await recv(ws, "ack")
+
+    with ThreadPoolExecutor(1) as pool:  # sync Playwright owns this thread's event loop
+        pool.submit(asyncio.run, write()).result()
+    expect(page.locator("#banner")).to_be_hidden(timeout=15_000)
+    away = page.locator(".msg .body", has_text="while you were away")
+    expect(away).to_have_count(5)
+    assert away.all_inner_texts() == [f"while you were away {n}" for n in range(5)]
+    expect(page.locator(".msg .body", has_text="before the outage")).to_have_count(1)
+
+
+def test_markup_in_a_message_is_shown_as_text(site, person):
+    page = person()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    open_general(page, site)
+    attack = "<img src=x onerror=alert(1)>"
+    say(page, attack)
+    expect(page.locator(".msg .body", has_text=attack)).to_have_text(attack)
+    page.wait_for_timeout(300)
+    assert dialogs == []
+    assert page.locator("#messages img").count() == 0
+
+
+def test_reload_keeps_the_identity_and_the_history(site, person):
+    page = person()
+    open_general(page, site)
+    name = page.locator("#me").inner_text()
+    assert "#" in name
+    say(page, "remember me")
+    expect(page.locator(".msg.mine .body", has_text="remember me")).to_be_visible()
+    page.reload()
+    expect(page.locator("#me")).to_have_text(name)
+    expect(page.locator(".msg.mine .body", has_text="remember me")).to_be_visible()
+    new_tab = page.context.new_page()
+    new_tab.goto(f"{site.http_url}/")
+    expect(new_tab.locator("#me")).to_have_text(name)
