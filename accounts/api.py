@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.serializers import user_data
 from accounts.services import guest_create, tokens_for_user, user_claim
 from chatsite.errors import Forbidden, InvalidCredentials
+from chatsite.schema import ERROR, SESSION, USER, extend_schema
 
 
 class GuestMintThrottle(SimpleRateThrottle):
@@ -35,6 +36,7 @@ class GuestCreateApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [GuestMintThrottle]
 
+    @extend_schema(request=None, responses={201: SESSION, 429: ERROR})
     def post(self, request: Request) -> Response:
         user = guest_create()
         return Response(
@@ -60,6 +62,7 @@ class CredentialsSerializer(serializers.Serializer):
 
 
 class ClaimApi(APIView):
+    @extend_schema(request=CredentialsSerializer, responses={200: USER, 400: ERROR, 409: ERROR})
     def post(self, request: Request) -> Response:
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -73,6 +76,7 @@ class LoginApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(request=CredentialsSerializer, responses={200: SESSION, 401: ERROR})
     def post(self, request: Request) -> Response:
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -83,6 +87,7 @@ class LoginApi(APIView):
 
 
 class MeApi(APIView):
+    @extend_schema(responses={200: USER})
     def get(self, request: Request) -> Response:
         # Beyond the user object (additive): the client shows staff a delete on every message.
         return Response({**user_data(request.user), "is_staff": request.user.is_staff})

@@ -130,7 +130,11 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------
 
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # Health checks: after a database restart the pool's connections are dead; Django then
+    # has psycopg_pool test each one on checkout instead of failing the first request.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Django's psycopg pool: a message costs one short transaction on a warm connection.
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {

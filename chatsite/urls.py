@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chatsite import health
+from chatsite.metrics import metrics_view
 from chatsite.pages import urls_pages
 
 urlpatterns = [
@@ -14,5 +15,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     *(path(route, view, name=name) for route, view, name in urls_pages),
 ]

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatsite.schema import ERROR, HISTORY, NO_CONTENT, ROOM, extend_schema, page_of
 from messaging.selectors import messages_before, room_data_for, rooms_data, rooms_with_summary
 from messaging.serializers import message_data
 from messaging.services import direct_room_open, room_mark_read
@@ -19,9 +20,10 @@ class RoomPagination(CursorPagination):
 
 
 class RoomListApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class RoomCreateSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, trim_whitespace=True)
 
+    @extend_schema(operation_id="rooms_list", responses={200: page_of("RoomPage", ROOM)})
     def get(self, request: Request) -> Response:
         paginator = RoomPagination()
         page = paginator.paginate_queryset(
@@ -31,8 +33,9 @@ class RoomListApi(APIView):
             rooms_data(rooms=list(page or []), user=request.user)
         )
 
+    @extend_schema(request=RoomCreateSerializer, responses={201: ROOM, 400: ERROR, 409: ERROR})
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.RoomCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         room = public_room_create(name=data.validated_data["name"], created_by=request.user)
         return Response(
@@ -41,19 +44,23 @@ class RoomListApi(APIView):
 
 
 class RoomDetailApi(APIView):
+    @extend_schema(responses={200: ROOM, 404: ERROR})
     def get(self, request: Request, room_id: int) -> Response:
         room_get_for_user(room_id=room_id, user=request.user)
         return Response(room_data_for(room_id=room_id, user=request.user))
 
 
 class RoomMessagesApi(APIView):
-    class QuerySerializer(serializers.Serializer):
+    class HistoryQuerySerializer(serializers.Serializer):
         before = serializers.IntegerField(min_value=1, required=False)
         limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
 
+    @extend_schema(
+        parameters=[HistoryQuerySerializer], responses={200: HISTORY, 400: ERROR, 404: ERROR}
+    )
     def get(self, request: Request, room_id: int) -> Response:
         room = room_get_for_user(room_id=room_id, user=request.user)
-        query = self.QuerySerializer(data=request.query_params)
+        query = self.HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         messages, has_more = messages_before(
             room=room,
@@ -64,18 +71,20 @@ class RoomMessagesApi(APIView):
 
 
 class RoomReadApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ReadSerializer(serializers.Serializer):
         seq = serializers.IntegerField(min_value=0)
 
+    @extend_schema(request=ReadSerializer, responses={204: NO_CONTENT, 404: ERROR})
     def post(self, request: Request, room_id: int) -> Response:
         room = room_get_for_user(room_id=room_id, user=request.user)
-        data = self.InputSerializer(data=request.data)
+        data = self.ReadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         room_mark_read(room=room, user=request.user, seq=data.validated_data["seq"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ListingChatApi(APIView):
+    @extend_schema(request=None, responses={200: ROOM, 201: ROOM, 400: ERROR, 404: ERROR})
     def post(self, request: Request, listing_id: int) -> Response:
         listing = listing_get(listing_id=listing_id)
         room, created = direct_room_open(listing=listing, user=request.user)

@@ -24,15 +24,17 @@ from django.db import DatabaseError, InterfaceError
 from accounts.models import User
 from accounts.selectors import TokenRefused
 from accounts.serializers import user_data
+from chatsite import metrics
 from chatsite.errors import ChatError, Forbidden, NotJoined, RateLimited, Unavailable
 from chatsite.middleware import SUBPROTOCOL, auser_get_by_access_token
 from chatsite.realtime import apublish, apublish_all, collecting, room_group, user_group
 from messaging import selectors, services
+from messaging.ephemeral import STORE_ERRORS
 from messaging.frames import check_frame, error_frame, frame_ref, parse_json
 from messaging.hub import Hub, get_hub
 from messaging.outbox import Outbox
 from messaging.serializers import encode, message_data
-from messaging.servers import limit_frame_size
+from messaging.servers import closer, limit_frame_size
 from rooms.models import ChatRoom
 from rooms.selectors import room_get_for_user, room_member_ids
 
@@ -91,14 +93,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.base_send, max_bytes=self.chat["OUTBOX_MAX_BYTES"], on_overflow=self._overflowed
         )
         self.hub = await get_hub()
+        if self.hub.draining:
+            hub, self.hub = self.hub, None
+            self.close_soon(1001)  # this process is stopping: reconnect to another
+            return
         open_now = await self.hub.connection_open(self)
         if open_now > self.chat["MAX_CONNECTIONS_PER_USER"]:
             log.info("ws refused user=%s close=%s open=%s", self.user_id, CLOSE_TOO_MANY, open_now)
             hub, self.hub = self.hub, None  # a refused socket holds no slot, even before it goes
             await hub.connection_close(self)
-            self.outbox.close(CLOSE_TOO_MANY)
+            self.close_soon(CLOSE_TOO_MANY)
             return
         await self.hub.subscribe(user_group(self.user_id), self)
+        metrics.connections_total.inc()
+        metrics.connections_open.inc()
         self._expiry_timer: asyncio.TimerHandle | None = None
         self._schedule_expiry(self.scope["token_exp"])
         log.info("ws open user=%s conn=%s", self.user_id, self.conn_id)
@@ -116,6 +124,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.rooms.clear()
         await hub.unsubscribe(user_group(self.user_id), self)
         await hub.connection_close(self)
+        metrics.connections_open.dec()
         if self.outbox is not None:
             await self.outbox.aclose()
         log.info("ws close user=%s conn=%s code=%s", self.user_id, self.conn_id, code)
@@ -130,10 +139,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     def _overflowed(self) -> None:
+        metrics.closes_total.labels(code=str(CLOSE_SLOW)).inc()
         log.info("ws slow reader user=%s conn=%s close=%s", self.user_id, self.conn_id, CLOSE_SLOW)
-        asyncio.get_running_loop().create_task(
-            self.base_send({"type": "websocket.close", "code": CLOSE_SLOW})
-        )
+        self._closing = asyncio.get_running_loop().create_task(closer(self.base_send)(CLOSE_SLOW))
 
     # --- from the hub ------------------------------------------------------------------------
 
@@ -146,11 +154,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def close_soon(self, code: int) -> None:
         if self.outbox is not None:
+            metrics.closes_total.labels(code=str(code)).inc()
             self.outbox.close(code)
 
     def forget_room(self, room_id: int, text: str | None) -> None:
+        """The room is gone (purged): stop following it, and say so."""
         if room_id in self.rooms and self.hub is not None:
             del self.rooms[room_id]
+            self.holding.pop(room_id, None)
             asyncio.get_running_loop().create_task(self.hub.room_leave(room_id, self))
         if text and self.outbox is not None:
             self.outbox.put(text)
@@ -173,7 +184,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 size = len((text_data or "").encode())
         if size > limit:
             log.info("ws frame too big user=%s size=%s close=%s", self.user_id, size, CLOSE_TOO_BIG)
-            self.outbox.close(CLOSE_TOO_BIG)
+            self.close_soon(CLOSE_TOO_BIG)
             return
         frame: Any = None
         try:
@@ -184,9 +195,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.handlers[frame["type"]](self, frame)
         except ChatError as exc:
             log.info("ws refusal user=%s code=%s room=%s", self.user_id, exc.code, _room_of(frame))
+            metrics.refusals_total.labels(code=exc.code).inc()
             self.outbox.put(error_frame(exc, ref=frame_ref(frame)))
+        except STORE_ERRORS as exc:
+            log.warning("ws shared store unavailable user=%s: %r", self.user_id, exc)
+            metrics.refusals_total.labels(code="unavailable").inc()
+            self.outbox.put(error_frame(Unavailable(), ref=frame_ref(frame)))
         except (DatabaseError, InterfaceError):
             log.exception("ws database unavailable user=%s", self.user_id)
+            metrics.refusals_total.labels(code="unavailable").inc()
             self.outbox.put(error_frame(Unavailable(), ref=frame_ref(frame)))
 
     async def on_join(self, frame: dict[str, Any]) -> None:
@@ -206,6 +223,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.holding.setdefault(room_id, [])
         cursor = await self._replay(room_id, frame.get("cursor"), base=room.last_seq)
         await self._push_joined(room_id, cursor)
+        metrics.joins_total.inc()
 
     async def on_sync(self, frame: dict[str, Any]) -> None:
         """As ``join`` with a cursor: the replay, then ``joined`` to mark its end."""
@@ -260,6 +278,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.push({"type": "left", "room": room_id})
 
     async def on_send(self, frame: dict[str, Any]) -> None:
+        started = time.perf_counter()
         room_id = self._joined(frame)
         chat = self.chat
         wait = await self.hub.store.rate_hit(
@@ -268,24 +287,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if wait is not None:
             seconds = max(1, math.ceil(wait))
             raise RateLimited(f"Too many messages; try again in {seconds} s.", retry_after=seconds)
-        (message, _), events = await amessage_send(
+        (message, created), events = await amessage_send(
             room_id=room_id, author=self.user, body=frame["body"], client_id=frame["client_id"]
         )
         ack = {"type": "ack", "client_id": message.client_id, "message": message_data(message)}
         if (ref := frame_ref(frame)) is not None:
             ack["ref"] = ref
         self.push(ack)
-        await apublish_all(events)
+        metrics.send_seconds.observe(time.perf_counter() - started)
+        if created:
+            metrics.messages_sent_total.inc()
+        await self._broadcast(events)
 
     async def on_edit(self, frame: dict[str, Any]) -> None:
         _, events = await amessage_edit(
             message_id=frame["message"], by=self.user, body=frame["body"]
         )
-        await apublish_all(events)
+        await self._broadcast(events)
 
     async def on_delete(self, frame: dict[str, Any]) -> None:
         _, events = await amessage_delete(message_id=frame["message"], by=self.user)
-        await apublish_all(events)
+        await self._broadcast(events)
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         room_id = self._joined(frame)
@@ -300,7 +322,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         _, events = await aroom_mark_read(
             room=self.rooms[room_id][0], user=self.user, seq=frame["seq"]
         )
-        await apublish_all(events)
+        await self._broadcast(events)
 
     async def on_auth(self, frame: dict[str, Any]) -> None:
         try:
@@ -315,6 +337,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if user.id != self.user_id:
             raise Forbidden("A connection cannot change its user.")
         self._schedule_expiry(exp)
+
+    async def _broadcast(self, events: list[Any]) -> None:
+        """Publish what a committed write produced. The write stands if this fails: receivers
+        see a gap in revs at the next message (or rejoin by cursor) and sync."""
+        try:
+            await apublish_all(events)
+        except STORE_ERRORS as exc:
+            log.warning("ws broadcast failed user=%s: %r", self.user_id, exc)
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         self.push({"type": "pong"})

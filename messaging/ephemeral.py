@@ -23,6 +23,10 @@ from typing import Any
 
 import orjson
 from django.conf import settings
+from redis.exceptions import RedisError
+
+# What the shared store (and channels-redis) raise while Redis is away.
+STORE_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 User = dict[str, Any]  # the ``user`` wire object

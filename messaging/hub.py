@@ -21,9 +21,11 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from chatsite import metrics
 from chatsite.realtime import EVENT_TYPE, apublish, room_group
-from messaging.ephemeral import LocalStore, RedisStore, get_store
+from messaging.ephemeral import STORE_ERRORS, LocalStore, RedisStore, get_store
 from messaging.serializers import encode
+from messaging.servers import install_graceful_shutdown
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,13 @@ class Hub:
         self._presence_due: set[int] = set()
         self._presence_seen: dict[int, Any] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # Set when the channel layer failed: Redis may have restarted and forgotten our group
+        # memberships, so the heartbeat adds them all again until that succeeds.
+        self._resubscribe = False
+        self.draining = False  # shutting down: new sockets are sent elsewhere
 
     async def start(self) -> None:
+        install_graceful_shutdown(self)
         self.channel_name = await self.layer.new_channel(prefix="hub")
         self._tasks = [
             asyncio.create_task(self._pump(), name="hub-pump"),
@@ -103,10 +110,14 @@ class Hub:
                 message = await self.layer.receive(self.channel_name)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a broken layer connection: keep serving, try again
-                log.exception("hub: channel layer receive failed")
+            except Exception as exc:  # a broken layer connection: keep serving, try again
+                if not self._resubscribe:
+                    log.warning("hub: channel layer receive failed: %r", exc)
+                self._resubscribe = True
                 await asyncio.sleep(0.5)
                 continue
+            if self._resubscribe:
+                await self._add_all_groups()
             if message.get("type") == EVENT_TYPE:
                 self.dispatch(message)
 
@@ -121,12 +132,15 @@ class Hub:
             skip, unless = event.get("skip_user"), event.get("unless_joined")
             if (seen := event.get("presence")) is not None:
                 self._presence_seen[room] = seen
+            delivered = 0
             for conn in tuple(conns):
                 if skip is not None and conn.user_id == skip:
                     continue
                 if unless is not None and unless in conn.rooms:
                     continue
                 conn.deliver(text, room, rev)
+                delivered += 1
+            metrics.deliveries_total.inc(delivered)
         elif kind == "close":
             for conn in tuple(conns):
                 conn.close_soon(event["code"])
@@ -137,13 +151,24 @@ class Hub:
     # --- connections, rooms, presence ----------------------------------------------------
 
     async def connection_open(self, conn: Connection) -> int:
-        """Register; the number of this user's open connections across all processes."""
+        """Register; the number of this user's open connections across all processes
+        (1 while the shared store is unreachable: an outage does not lock people out)."""
         self.connections.add(conn)
-        return await self.store.connection_open(conn.user_id, conn.conn_id)
+        count = await self._quietly(self.store.connection_open(conn.user_id, conn.conn_id))
+        return count or 1
 
     async def connection_close(self, conn: Connection) -> None:
         self.connections.discard(conn)
-        await self.store.connection_close(conn.user_id, conn.conn_id)
+        await self._quietly(self.store.connection_close(conn.user_id, conn.conn_id))
+
+    async def _quietly(self, operation: Any) -> Any:
+        """Ephemeral bookkeeping may fail while Redis is away; the heartbeat repairs it."""
+        try:
+            return await operation
+        except STORE_ERRORS as exc:
+            log.warning("hub: shared store unavailable: %r", exc)
+            self._resubscribe = True
+            return None
 
     async def room_join(self, room_id: int, conn: Connection) -> None:
         await self.subscribe(room_group(room_id), conn)
@@ -151,7 +176,7 @@ class Hub:
         count = users.get(conn.user_id, 0)
         users[conn.user_id] = count + 1
         if count == 0:
-            await self.store.presence_add(room_id, conn.user_json)
+            await self._quietly(self.store.presence_add(room_id, conn.user_json))
             self.presence_changed(room_id)
 
     async def room_leave(self, room_id: int, conn: Connection) -> None:
@@ -162,7 +187,7 @@ class Hub:
             if not users:
                 self.room_users.pop(room_id, None)
             if count == 1:
-                await self.store.presence_remove(room_id, conn.user_json)
+                await self._quietly(self.store.presence_remove(room_id, conn.user_json))
                 self.presence_changed(room_id)
         else:
             users[conn.user_id] = count - 1
@@ -185,13 +210,31 @@ class Hub:
     async def _presence_flush(self, room_id: int, *, only_if_changed: bool = False) -> None:
         self._presence_due.discard(room_id)
         self._tasks[:] = [t for t in self._tasks if not t.done()]
-        online, users = await self.presence(room_id)
+        try:
+            online, users = await self.presence(room_id)
+        except STORE_ERRORS as exc:
+            log.warning("hub: presence unavailable: %r", exc)
+            return
         seen = [online, *(user["id"] for user in users)]
         if only_if_changed and self._presence_seen.get(room_id) == seen:
             return
         self._presence_seen[room_id] = seen
         text = encode({"type": "presence", "room": room_id, "online": online, "users": users})
-        await apublish(room_group(room_id), "frame", text=text, room=room_id, presence=seen)
+        try:
+            await apublish(room_group(room_id), "frame", text=text, room=room_id, presence=seen)
+        except STORE_ERRORS as exc:
+            log.warning("hub: presence broadcast failed: %r", exc)
+
+    async def _add_all_groups(self) -> None:
+        try:
+            for group in list(self._subscribed):
+                await self.layer.group_add(group, self.channel_name)
+        except Exception as exc:
+            log.warning("hub: re-subscribing failed, will retry: %r", exc)
+            return
+        if self._resubscribe:
+            log.info("hub: channel layer back; re-subscribed %s groups", len(self._subscribed))
+        self._resubscribe = False
 
     async def _heartbeat(self) -> None:
         ttl = float(settings.CHAT["PRESENCE_TTL"])
@@ -199,6 +242,8 @@ class Hub:
         since_groups = 0.0
         while True:
             await asyncio.sleep(interval)
+            if self._resubscribe:
+                await self._add_all_groups()
             try:
                 await self.store.refresh(
                     [
@@ -214,12 +259,12 @@ class Hub:
                 since_groups += interval
                 if since_groups >= GROUP_REFRESH_SECONDS:
                     since_groups = 0.0
-                    for group in list(self._subscribed):
-                        await self.layer.group_add(group, self.channel_name)
+                    await self._add_all_groups()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("hub: heartbeat failed")
+            except Exception as exc:  # Redis away: presence heals on a later beat
+                log.warning("hub: heartbeat failed: %r", exc)
+                self._resubscribe = True
 
     def _one_conn_per_user(self, room_id: int, users: dict[int, int]) -> list[Connection]:
         found: dict[int, Connection] = {}

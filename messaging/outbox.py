@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from messaging.servers import transport_backlog_probe
+from messaging.servers import closer, transport_backlog_probe
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -30,6 +30,7 @@ class Outbox:
         self._wake: asyncio.Future[None] | None = None
         self._closed = False
         self._backlog = transport_backlog_probe(send)
+        self._close = closer(send)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     def put(self, text: str) -> None:
@@ -68,11 +69,11 @@ class Outbox:
         while True:
             while self._queue:
                 message = self._queue.popleft()
-                if message["type"] == "websocket.send":
-                    self._queued_bytes -= len(message["text"])
-                await self._send(message)
                 if message["type"] == "websocket.close":
+                    await self._close(message["code"])
                     return
+                self._queued_bytes -= len(message["text"])
+                await self._send(message)
             self._wake = loop.create_future()
             await self._wake
             self._wake = None

@@ -16,9 +16,15 @@ themselves and apply backpressure by making ``send`` wait.
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Callable
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def daphne_protocol(send: Any) -> Any | None:
@@ -38,6 +44,27 @@ def limit_frame_size(send: Any, max_bytes: int) -> None:
         protocol.failByDrop = False
 
 
+def closer(send: Any) -> Callable[[int], Awaitable[None]]:
+    """A function that closes the socket with any legal code.
+
+    Daphne passes an application's close to autobahn's ``sendClose``, which refuses codes
+    other than 1000 and 3000-4999 (so 1001 "going away" would never leave); its
+    ``sendCloseFrame`` takes any code, so under Daphne the frame is sent that way.
+    """
+    protocol = daphne_protocol(send)
+    if protocol is None:
+
+        async def close(code: int) -> None:
+            await send({"type": "websocket.close", "code": code})
+
+        return close
+
+    async def close_daphne(code: int) -> None:
+        protocol.sendCloseFrame(code=code, isReply=False)
+
+    return close_daphne
+
+
 def transport_backlog_probe(send: Any) -> Callable[[], int] | None:
     """Bytes Daphne accepted for this socket but Twisted has not yet written, if visible.
 
@@ -55,3 +82,43 @@ def transport_backlog_probe(send: Any) -> Callable[[], int] | None:
         return buffered + transport._tempDataLen
 
     return backlog
+
+
+CLOSE_GOING_AWAY = 1001
+DRAIN_SECONDS = 5.0
+
+
+def install_graceful_shutdown(hub: Any) -> None:
+    """Under Daphne: on SIGTERM close every socket with 1001, so clients reconnect to another
+    process at once, and stop once they are closed (or after DRAIN_SECONDS).
+
+    Twisted's own handler would stop the reactor and cut connections without a close frame.
+    (uvicorn needs none of this: it closes sockets itself on shutdown.)
+    """
+    if "twisted.internet.reactor" not in sys.modules:
+        return
+    from twisted.internet import reactor
+
+    if not reactor.running:
+        return
+    loop = asyncio.get_running_loop()
+
+    async def drain_and_stop() -> None:
+        hub.draining = True
+        log.info("SIGTERM: closing %s connection(s) with 1001", len(hub.connections))
+        for conn in list(hub.connections):
+            conn.close_soon(CLOSE_GOING_AWAY)
+        deadline = loop.time() + DRAIN_SECONDS
+        while hub.connections and loop.time() < deadline:  # noqa: ASYNC110 - a deadline poll
+            await asyncio.sleep(0.05)
+        reactor.stop()
+
+    tasks: list[asyncio.Task[None]] = []
+
+    def on_term() -> None:
+        tasks.append(loop.create_task(drain_and_stop()))
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_term)
+    except (NotImplementedError, RuntimeError):  # not the main thread: leave Twisted's
+        return

@@ -79,3 +79,49 @@ def test_health_endpoints(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["database"] is True
+
+
+def test_metrics_are_prometheus_text(client):
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    for name in (
+        "chat_connections_open",
+        "chat_joins_total",
+        "chat_messages_sent_total",
+        "chat_deliveries_total",
+        "chat_send_seconds_bucket",
+        "chat_process_info",
+    ):
+        assert name in text
+
+
+def test_production_settings_pass_check_deploy_and_demand_a_secret():
+    import os
+    import subprocess
+    import sys
+
+    from tests.servers import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in {"TEST_DATABASE", "SECRET_KEY"}}
+    env.update(
+        DJANGO_ENV="production",
+        DATABASE_URL="postgres://chat:secret@127.0.0.1:1/chat",
+        REDIS_URL="redis://127.0.0.1:1/0",
+        ALLOWED_HOSTS="chat.example.com",
+    )
+    missing = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert missing.returncode != 0
+    assert "SECRET_KEY must be set when DJANGO_ENV=production" in missing.stderr
+    env["SECRET_KEY"] = "k" * 20 + "-a-long-random-production-secret-for-the-check-" + "x" * 10
+    deploy = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr

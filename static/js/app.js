@@ -95,7 +95,7 @@ function setupInboxBadge(socket) {
     clearTimeout(timer);
     timer = setTimeout(refresh, 150);
   };
-  for (const type of ["notify", "room", "read"]) socket.addEventListener(type, soon);
+  for (const type of ["notify", "room", "read", "removed"]) socket.addEventListener(type, soon);
   socket.addEventListener("message", (e) => {
     if (socket.rooms.has(e.detail.message.room)) soon();
   });

@@ -39,13 +39,14 @@ def site_env(tmp: Path, **extra: str) -> dict[str, str]:
 
 def migrate(env: dict[str, str]) -> None:
     clean = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE"}
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
         cwd=ROOT,
         env={**clean, **env},
-        check=True,
         capture_output=True,
+        text=True,
     )
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def http(method: str, url: str, data: Any = None, token: str | None = None) -> tuple[int, Any]:

@@ -90,3 +90,29 @@ async def test_a_reader_that_stops_reading_is_closed_4408_and_the_room_goes_on(d
         assert "close=4408" in log.read_text()
         await send(w, type="ping")
         await recv(w, "pong")
+
+
+async def test_sigterm_closes_sockets_with_1001_and_the_process_exits(tmp_path):
+    import signal as signals
+
+    from tests.e2e.site import migrate, site_env
+    from tests.servers import start_daphne
+
+    env = site_env(tmp_path)
+    migrate(env)
+    server = start_daphne(env, tmp_path / "daphne.log")
+    try:
+        me = guest(server.http_url)
+        sockets = [await ws_open(server.ws_url, me["access"]) for _ in range(3)]
+        for ws in sockets:
+            await send(ws, type="ping")
+            await recv(ws, "pong")
+        server.process.send_signal(signals.SIGTERM)
+        for ws in sockets:
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd.code == 1001
+        assert await asyncio.to_thread(server.process.wait, 10) is not None
+    finally:
+        server.stop()

@@ -209,6 +209,23 @@ async def test_send_acks_the_sender_and_broadcasts_to_the_room(person, room):
     await b.close()
 
 
+async def test_sends_and_deliveries_are_counted_in_metrics(person, room):
+    from chatsite import metrics
+
+    sent = metrics.messages_sent_total._value.get()
+    delivered = metrics.deliveries_total._value.get()
+    a, b = await connect(await person()), await connect(await person())
+    await a.join(room.id)
+    await b.join(room.id)
+    await a.send(type="send", room=room.id, body="count me", client_id="m")
+    await a.expect("ack")
+    await b.expect("message")
+    assert metrics.messages_sent_total._value.get() == sent + 1
+    assert metrics.deliveries_total._value.get() >= delivered + 2
+    await a.close()
+    await b.close()
+
+
 async def test_a_repeated_client_id_acks_the_stored_message_and_broadcasts_nothing(person, room):
     alice, bob = await person(), await person()
     a, b = await connect(alice), await connect(bob)

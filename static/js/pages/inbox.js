@@ -30,6 +30,6 @@ const soon = () => {
   clearTimeout(timer);
   timer = setTimeout(() => load().catch(() => {}), 100);
 };
-for (const type of ["notify", "room"]) socket.addEventListener(type, soon);
+for (const type of ["notify", "room", "removed"]) socket.addEventListener(type, soon);
 socket.addEventListener("status", ({ detail }) => detail.connected && soon());
 await load();

@@ -329,6 +329,12 @@ socket.addEventListener("read", ({ detail }) => {
   updateSeen();
 });
 socket.addEventListener("reset", ({ detail }) => detail.room === roomId && loadLatest());
+socket.addEventListener("removed", ({ detail }) => {
+  if (detail.room !== roomId) return;
+  socket.rooms.delete(roomId);
+  composer.hidden = true;
+  status.textContent = "This conversation was removed after a long silence.";
+});
 
 try {
   room = await identity.api("GET", `/api/rooms/${roomId}/`);

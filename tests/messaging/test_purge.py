@@ -1,0 +1,111 @@
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from channels.db import database_sync_to_async
+from django.core.management import call_command
+
+from accounts.services import tokens_for_user
+from messaging.models import ChatMessage
+from messaging.services import message_send, rooms_purge_idle
+from rooms.models import ChatRoom
+from tests.factories import ListingFactory, PublicRoomFactory, UserFactory, direct_room
+from tests.messaging.wsclient import WsClient
+
+START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Frozen time that the test moves by hand."""
+    now = {"value": START}
+    monkeypatch.setattr("django.utils.timezone.now", lambda: now["value"])
+
+    def move(**delta):
+        now["value"] = now["value"] + timedelta(**delta)
+
+    return move
+
+
+def _rooms(owner=None):
+    owner = owner or UserFactory()
+    return direct_room(listing=ListingFactory(owner=owner), borrower=UserFactory())
+
+
+@pytest.mark.django_db
+def test_purge_idle_and_never_used_direct_rooms_only(clock):
+    public = PublicRoomFactory()
+    idle, busy, never_used, fresh = _rooms(), _rooms(), _rooms(), None
+    for room in (idle, busy, public):
+        message_send(room_id=room.id, author=UserFactory(), body="hi", client_id=f"c{room.id}")
+    clock(days=20)
+    message_send(room_id=busy.id, author=UserFactory(), body="still here", client_id="busy2")
+    fresh = _rooms()  # made 20 days in, no message yet
+    clock(days=11)  # idle: last message 31 days ago; busy: 11 days; fresh: 11 days unused
+    purged = {room.id for room in rooms_purge_idle(idle_days=30)}
+    assert purged == {idle.id, never_used.id, fresh.id}
+    assert set(ChatRoom.objects.values_list("id", flat=True)) >= {public.id, busy.id}
+    assert not ChatRoom.objects.filter(pk__in=purged).exists()
+    assert not ChatMessage.objects.filter(room_id=idle.id).exists()
+
+
+@pytest.mark.django_db
+def test_a_room_unused_for_less_than_a_day_stays(clock):
+    room = _rooms()
+    clock(hours=23)
+    assert rooms_purge_idle() == []
+    clock(hours=2)
+    assert [r.id for r in rooms_purge_idle()] == [room.id]
+
+
+@pytest.mark.django_db
+def test_public_rooms_are_never_purged(clock):
+    room = PublicRoomFactory()
+    message_send(room_id=room.id, author=UserFactory(), body="old", client_id="o")
+    clock(days=400)
+    assert rooms_purge_idle() == []
+
+
+@pytest.mark.django_db
+def test_command_dry_run_lists_and_deletes_nothing(clock):
+    room = _rooms()
+    clock(days=2)
+    out = StringIO()
+    call_command("purge_idle_rooms", "--dry-run", stdout=out)
+    assert f"would purge room {room.id}" in out.getvalue()
+    assert ChatRoom.objects.filter(pk=room.pk).exists()
+    call_command("purge_idle_rooms", "--idle-days", "30", stdout=out)
+    assert "purged 1 room(s)" in out.getvalue()
+    assert not ChatRoom.objects.filter(pk=room.pk).exists()
+
+
+@database_sync_to_async
+def _member_setup():
+    owner = UserFactory()
+    room = _rooms(owner)
+    owner.access = tokens_for_user(user=owner)["access"]
+    return owner, room
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("layer", "hub_cleanup")
+async def test_connected_members_are_told_and_the_room_leaves_their_inbox():
+    owner, room = await _member_setup()
+    in_room, elsewhere = (
+        (await WsClient.open(owner.access))[0],
+        (await WsClient.open(owner.access))[0],
+    )
+    await in_room.join(room.id)
+    await elsewhere.send(type="ping")
+    await elsewhere.expect("pong")
+    await database_sync_to_async(ChatRoom.objects.filter(pk=room.pk).update)(
+        created_at=START - timedelta(days=2)
+    )
+    purged = await database_sync_to_async(rooms_purge_idle)()
+    assert [r.id for r in purged] == [room.id]
+    assert await in_room.expect("removed") == {"type": "removed", "room": room.id}
+    assert await elsewhere.expect("removed") == {"type": "removed", "room": room.id}
+    await in_room.send(type="send", room=room.id, body="hello?", client_id="x")
+    assert (await in_room.expect("error"))["code"] == "not_joined"
+    for client in (in_room, elsewhere):
+        await client.close()
