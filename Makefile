@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-sqlite test-postgres lint migrate clean bench
+.PHONY: run test lint migrate clean prod-up prod-down prod-status
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,18 @@ test: $(STAMP)
 		echo "PostgreSQL binaries not found: skipped the PostgreSQL run (.ci/run installs them)"; \
 		if [ "$$CI" = "true" ]; then exit 1; fi; \
 	fi
+
+# A production stack on loopback: PostgreSQL, Redis, $(WORKERS) Daphne workers, nginx with TLS
+# (https://localhost:8443/), the purge scheduler. Needs Debian's postgresql, redis-server, nginx.
+WORKERS ?= 2
+prod-up: $(STAMP)
+	$(PY) ops/stack.py up --workers $(WORKERS)
+
+prod-down:
+	$(PY) ops/stack.py down
+
+prod-status:
+	$(PY) ops/stack.py status
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

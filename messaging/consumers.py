@@ -87,6 +87,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.conn_id = uuid.uuid4().hex
         self.rooms: dict[int, tuple[ChatRoom, list[int]]] = {}
         self.holding: dict[int, list[tuple[str, int | None]]] = {}
+        self.sent_rev: dict[int, int] = {}  # room -> highest rev this socket was sent
+        self._resyncing: asyncio.Task[None] | None = None
         self.chat = settings.CHAT
         limit_frame_size(self.base_send, self.chat["FRAME_MAX_BYTES"])
         self.outbox = Outbox(
@@ -119,6 +121,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         hub, self.hub = self.hub, None
         if self._expiry_timer is not None:
             self._expiry_timer.cancel()
+        if self._resyncing is not None:
+            self._resyncing.cancel()
         for room_id in list(self.rooms):
             await hub.room_leave(room_id, self)
         self.rooms.clear()
@@ -150,7 +154,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if held is not None:
             held.append((text, rev))
         elif self.outbox is not None:
+            if rev is not None and room is not None and rev > self.sent_rev.get(room, 0):
+                self.sent_rev[room] = rev
             self.outbox.put(text)
+
+    def resync(self) -> None:
+        """After a channel-layer outage: replay each joined room after what was last sent."""
+        if self.hub is not None and (self._resyncing is None or self._resyncing.done()):
+            self._resyncing = asyncio.get_running_loop().create_task(self._resync())
+
+    async def _resync(self) -> None:
+        for room_id in list(self.rooms):
+            self.holding.setdefault(room_id, [])
+            try:
+                since = self.sent_rev.get(room_id, 0)
+                await self._replay(room_id, since, base=since)
+            except (DatabaseError, InterfaceError):
+                log.warning("ws resync failed user=%s room=%s", self.user_id, room_id)
 
     def close_soon(self, code: int) -> None:
         if self.outbox is not None:
@@ -162,6 +182,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if room_id in self.rooms and self.hub is not None:
             del self.rooms[room_id]
             self.holding.pop(room_id, None)
+            self.sent_rev.pop(room_id, None)
             asyncio.get_running_loop().create_task(self.hub.room_leave(room_id, self))
         if text and self.outbox is not None:
             self.outbox.put(text)
@@ -233,6 +254,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._push_joined(room_id, cursor)
 
     async def _push_joined(self, room_id: int, cursor: int) -> None:
+        self.sent_rev[room_id] = max(self.sent_rev.get(room_id, 0), cursor)
         online, users = await self.hub.presence(room_id)
         self.push(
             {"type": "joined", "room": room_id, "cursor": cursor, "online": online, "users": users}
@@ -258,6 +280,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     for message in changed:
                         self.push({"type": "message", "message": message_data(message)})
                         top = max(top, message.rev)
+                    self.sent_rev[room_id] = max(self.sent_rev.get(room_id, 0), top)
         finally:
             held = self.holding.pop(room_id, [])
         for text, rev in held:
@@ -265,6 +288,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 self.outbox.put(text)
             if rev is not None:
                 top = max(top, rev)
+        self.sent_rev[room_id] = max(self.sent_rev.get(room_id, 0), top)
         return top
 
     async def _last_seq(self, room_id: int) -> int:
@@ -274,6 +298,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_leave(self, frame: dict[str, Any]) -> None:
         room_id = frame["room"]
         if self.rooms.pop(room_id, None) is not None:
+            self.sent_rev.pop(room_id, None)
             await self.hub.room_leave(room_id, self)
         self.push({"type": "left", "room": room_id})
 

@@ -46,6 +46,8 @@ class Connection(Protocol):
 
     def forget_room(self, room_id: int, text: str | None) -> None: ...
 
+    def resync(self) -> None: ...
+
 
 class Hub:
     def __init__(self) -> None:
@@ -115,6 +117,7 @@ class Hub:
                     log.warning("hub: channel layer receive failed: %r", exc)
                 self._resubscribe = True
                 await asyncio.sleep(0.5)
+                await self._add_all_groups()  # succeeds once the layer is back
                 continue
             if self._resubscribe:
                 await self._add_all_groups()
@@ -233,8 +236,12 @@ class Hub:
             log.warning("hub: re-subscribing failed, will retry: %r", exc)
             return
         if self._resubscribe:
+            self._resubscribe = False
             log.info("hub: channel layer back; re-subscribed %s groups", len(self._subscribed))
-        self._resubscribe = False
+            # Broadcasts sent while it was away never reached us: each connection replays
+            # what came after the last change it was sent.
+            for conn in list(self.connections):
+                conn.resync()
 
     async def _heartbeat(self) -> None:
         ttl = float(settings.CHAT["PRESENCE_TTL"])

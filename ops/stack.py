@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+"""A production stack on this machine: ``make prod-up`` / ``make prod-down``.
+
+PostgreSQL, Redis, N Daphne workers, nginx in front (TLS with a self-signed certificate made
+on first run, static files, HTTP and WebSocket proxying) and the purge scheduler — all on
+loopback, from Debian and PyPI packages. PIDs, logs and data live under ``--dir``
+(default ``var/prod``, git-ignored). Everything runs with ``DJANGO_ENV=production``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from glob import glob
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+NGINX_CONF = """\
+{user}
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/logs/nginx-error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {dir}/logs/nginx-access.log;
+    client_body_temp_path {dir}/nginx-tmp/body;
+    proxy_temp_path {dir}/nginx-tmp/proxy;
+    fastcgi_temp_path {dir}/nginx-tmp/fastcgi;
+    uwsgi_temp_path {dir}/nginx-tmp/uwsgi;
+    scgi_temp_path {dir}/nginx-tmp/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    upstream chat {{
+{upstreams}
+    }}
+    server {{
+        listen 127.0.0.1:{http_port};
+        return 301 https://$host:{https_port}$request_uri;
+    }}
+    server {{
+        listen 127.0.0.1:{https_port} ssl;
+        server_name localhost;
+        ssl_certificate {dir}/tls/cert.pem;
+        ssl_certificate_key {dir}/tls/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        client_max_body_size 1m;
+        location /static/ {{ alias {dir}/static/; expires 1h; }}
+        location = /metrics {{
+            allow 127.0.0.1;
+            deny all;
+            proxy_pass http://chat;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-Proto https;
+        }}
+        location /ws/ {{
+            proxy_pass http://chat;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_read_timeout 1h;
+            proxy_send_timeout 1h;
+        }}
+        location / {{
+            proxy_pass http://chat;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
+        }}
+    }}
+}}
+"""
+
+
+def binary(name: str, *patterns: str) -> str:
+    found = shutil.which(name)
+    for pattern in patterns:
+        if found:
+            break
+        matches = sorted(glob(pattern))
+        found = matches[-1] if matches else None
+    if not found:
+        sys.exit(f"{name} is not installed (apt-get install postgresql redis-server nginx openssl)")
+    return found
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"nothing listens on {port} after {timeout} s")
+
+
+class Stack:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.dir = Path(args.dir).resolve()
+        self.config_file = self.dir / "stack.json"
+        saved = json.loads(self.config_file.read_text()) if self.config_file.exists() else {}
+        self.workers = args.workers or saved.get("workers", 2)
+        self.https_port = args.https_port or saved.get("https_port", 8443)
+        self.http_port = args.http_port or saved.get("http_port", 8080)
+        self.pg_port = args.pg_port or saved.get("pg_port", 54329)
+        self.redis_port = args.redis_port or saved.get("redis_port", 63799)
+        self.first_worker_port = args.worker_port or saved.get("worker_port", 8101)
+        self.run_as = "postgres" if os.geteuid() == 0 else None
+        self.pg_bin = Path(binary("pg_ctl", "/usr/lib/postgresql/*/bin/pg_ctl")).resolve().parent
+
+    @property
+    def worker_ports(self) -> list[int]:
+        return [self.first_worker_port + n for n in range(self.workers)]
+
+    def save(self) -> None:
+        self.config_file.write_text(
+            json.dumps(
+                {
+                    "workers": self.workers,
+                    "https_port": self.https_port,
+                    "http_port": self.http_port,
+                    "pg_port": self.pg_port,
+                    "redis_port": self.redis_port,
+                    "worker_port": self.first_worker_port,
+                }
+            )
+        )
+
+    def env(self) -> dict[str, str]:
+        secret_file = self.dir / "secret"
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_urlsafe(50))
+            secret_file.chmod(0o600)
+        env = {k: v for k, v in os.environ.items() if k not in {"TEST_DATABASE", "SQLITE_PATH"}}
+        env.update(
+            DJANGO_ENV="production",
+            SECRET_KEY=secret_file.read_text().strip(),
+            DATABASE_URL=f"postgres://postgres@127.0.0.1:{self.pg_port}/chat",
+            REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
+            ALLOWED_HOSTS="localhost,127.0.0.1",
+            CSRF_TRUSTED_ORIGINS=f"https://localhost:{self.https_port},https://127.0.0.1:{self.https_port}",
+            STATIC_ROOT=str(self.dir / "static"),
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def pg(self, *args: str) -> list[str]:
+        cmd = [str(self.pg_bin / args[0]), *args[1:]]
+        return ["runuser", "-u", self.run_as, "--", *cmd] if self.run_as else cmd
+
+    # --- up ------------------------------------------------------------------------------
+
+    def up(self) -> None:
+        for sub in ("logs", "run", "tls", "nginx-tmp"):
+            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        self.save()
+        self.tls()
+        self.postgres()
+        self.redis()
+        env = self.env()
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [*manage, "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+        )
+        for n, port in enumerate(self.worker_ports):
+            self.start_worker(n, port, env)
+        self.spawn(
+            "purge",
+            [*manage, "purge_idle_rooms", "--every", "3600"],
+            env,
+            self.dir / "logs/purge.log",
+        )
+        self.nginx()
+        where = f"https://localhost:{self.https_port}/"
+        print(f"up: {where} ({self.workers} workers; logs in {self.dir}/logs)")
+
+    def tls(self) -> None:
+        cert, key = self.dir / "tls/cert.pem", self.dir / "tls/key.pem"
+        if cert.exists() and key.exists():
+            return
+        subprocess.run(
+            [
+                binary("openssl"),
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "365",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def postgres(self) -> None:
+        data = self.dir / "pgdata"
+        if self.run_as:
+            uid = pwd.getpwnam(self.run_as).pw_uid
+            os.chown(self.dir, uid, -1)
+        if not (data / "PG_VERSION").exists():
+            data.mkdir(exist_ok=True)
+            if self.run_as:
+                shutil.chown(data, self.run_as)
+            subprocess.run(
+                self.pg("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"),
+                check=True,
+                capture_output=True,
+            )
+        if not self.pg_running():
+            options = (
+                f"-p {self.pg_port} -c listen_addresses=127.0.0.1 -k {data} -c max_connections=200"
+            )
+            subprocess.run(
+                self.pg(
+                    "pg_ctl",
+                    "-D",
+                    str(data),
+                    "-o",
+                    options,
+                    "-w",
+                    "-l",
+                    str(data / "server.log"),
+                    "start",
+                ),
+                check=True,
+                capture_output=True,
+            )
+        psql = self.pg("psql", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres", "-tAc")
+        exists = subprocess.run(
+            [*psql, "SELECT 1 FROM pg_database WHERE datname='chat'"],
+            capture_output=True,
+            text=True,
+        )
+        if exists.stdout.strip() != "1":
+            subprocess.run([*psql, "CREATE DATABASE chat"], check=True, capture_output=True)
+
+    def pg_running(self) -> bool:
+        status = subprocess.run(
+            self.pg("pg_ctl", "-D", str(self.dir / "pgdata"), "status"), capture_output=True
+        )
+        return status.returncode == 0
+
+    def redis(self) -> None:
+        if self.alive("redis"):
+            return
+        self.spawn(
+            "redis",
+            [
+                binary("redis-server"),
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.dir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            None,
+            self.dir / "logs/redis.log",
+        )
+        wait_port(self.redis_port)
+
+    def start_worker(self, n: int, port: int, env: dict[str, str] | None = None) -> None:
+        self.spawn(
+            f"daphne-{n}",
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "--proxy-headers",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "chatsite.asgi:application",
+            ],
+            env or self.env(),
+            self.dir / f"logs/daphne-{n}.log",
+        )
+        wait_port(port)
+
+    def nginx(self) -> None:
+        upstreams = "\n".join(
+            f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
+            for port in self.worker_ports
+        )
+        conf = self.dir / "nginx.conf"
+        conf.write_text(
+            NGINX_CONF.format(
+                dir=self.dir,
+                upstreams=upstreams,
+                http_port=self.http_port,
+                https_port=self.https_port,
+                user="user root;" if os.geteuid() == 0 else "",
+            )
+        )
+        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (self.dir / "nginx-tmp" / sub).mkdir(parents=True, exist_ok=True)
+        nginx = binary("nginx", "/usr/sbin/nginx")
+        if (self.dir / "nginx.pid").exists() and self.alive_pidfile(self.dir / "nginx.pid"):
+            subprocess.run([nginx, "-c", str(conf), "-s", "reload"], check=True)
+        else:
+            subprocess.run([nginx, "-c", str(conf)], check=True)
+        wait_port(self.https_port)
+
+    # --- processes -----------------------------------------------------------------------
+
+    def spawn(self, name: str, cmd: list[str], env: dict[str, str] | None, log: Path) -> None:
+        handle = log.open("ab")
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        (self.dir / "run" / f"{name}.pid").write_text(str(process.pid))
+
+    def pid(self, name: str) -> int | None:
+        path = self.dir / "run" / f"{name}.pid"
+        return int(path.read_text()) if path.exists() else None
+
+    def alive(self, name: str) -> bool:
+        pid = self.pid(name)
+        return pid is not None and self._alive(pid)
+
+    def alive_pidfile(self, path: Path) -> bool:
+        try:
+            return self._alive(int(path.read_text().strip()))
+        except (OSError, ValueError):
+            return False
+
+    @staticmethod
+    def _alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+        pid = self.pid(name)
+        if pid is None:
+            return
+        if self._alive(pid):
+            os.kill(pid, sig)
+            deadline = time.monotonic() + timeout
+            while self._alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                with contextlib.suppress(ChildProcessError):  # reap it if it is our child
+                    os.waitpid(pid, os.WNOHANG)
+            if self._alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        (self.dir / "run" / f"{name}.pid").unlink(missing_ok=True)
+
+    # --- down, status ----------------------------------------------------------------------
+
+    def down(self) -> None:
+        conf = self.dir / "nginx.conf"
+        if conf.exists() and self.alive_pidfile(self.dir / "nginx.pid"):
+            subprocess.run(
+                [binary("nginx", "/usr/sbin/nginx"), "-c", str(conf), "-s", "quit"], check=False
+            )
+        for path in sorted((self.dir / "run").glob("*.pid")) if (self.dir / "run").exists() else []:
+            self.stop(path.stem)
+        if (self.dir / "pgdata").exists() and self.pg_running():
+            subprocess.run(
+                self.pg("pg_ctl", "-D", str(self.dir / "pgdata"), "-m", "fast", "-w", "stop"),
+                capture_output=True,
+            )
+        print("down")
+
+    def status(self) -> None:
+        names = (
+            sorted(p.stem for p in (self.dir / "run").glob("*.pid"))
+            if (self.dir / "run").exists()
+            else []
+        )
+        for name in names:
+            print(f"{name:10} {'up' if self.alive(name) else 'DOWN'} pid {self.pid(name)}")
+        print(f"{'postgres':10} {'up' if self.pg_running() else 'DOWN'}")
+        print(f"{'nginx':10} {'up' if self.alive_pidfile(self.dir / 'nginx.pid') else 'DOWN'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--dir", default=os.environ.get("PROD_DIR", str(ROOT / "var/prod")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", 0)) or None)
+    parser.add_argument("--https-port", type=int)
+    parser.add_argument("--http-port", type=int)
+    parser.add_argument("--pg-port", type=int)
+    parser.add_argument("--redis-port", type=int)
+    parser.add_argument("--worker-port", type=int, help="first worker's port; the rest follow")
+    args = parser.parse_args()
+    stack = Stack(args)
+    getattr(stack, args.command)()
+
+
+if __name__ == "__main__":
+    main()
