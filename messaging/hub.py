@@ -87,8 +87,12 @@ class Hub:
         lock = self._locks.setdefault(group, asyncio.Lock())
         async with lock:
             if group not in self._subscribed and self.groups.get(group):
-                await self.layer.group_add(group, self.channel_name)
                 self._subscribed.add(group)
+                try:
+                    await self.layer.group_add(group, self.channel_name)
+                except STORE_ERRORS as exc:  # kept in _subscribed: recovery adds it again
+                    log.warning("hub: group_add %s failed: %r", group, exc)
+                    self._resubscribe = True
 
     async def unsubscribe(self, group: str, conn: Connection) -> None:
         conns = self.groups.get(group)
@@ -102,7 +106,10 @@ class Hub:
         async with lock:
             if group in self._subscribed and not self.groups.get(group):
                 self._subscribed.discard(group)
-                await self.layer.group_discard(group, self.channel_name)
+                try:
+                    await self.layer.group_discard(group, self.channel_name)
+                except STORE_ERRORS as exc:  # the group entry expires on its own
+                    log.warning("hub: group_discard %s failed: %r", group, exc)
         if not lock.locked() and group not in self.groups:
             self._locks.pop(group, None)
 
@@ -197,7 +204,15 @@ class Hub:
         await self.unsubscribe(room_group(room_id), conn)
 
     async def presence(self, room_id: int) -> tuple[int, list[dict[str, Any]]]:
-        return await self.store.presence(room_id, settings.CHAT["PRESENCE_USERS_MAX"])
+        limit = settings.CHAT["PRESENCE_USERS_MAX"]
+        try:
+            return await self.store.presence(room_id, limit)
+        except STORE_ERRORS as exc:  # what this process knows beats failing the join
+            log.warning("hub: presence unavailable, answering with local users: %r", exc)
+            self._resubscribe = True
+            users = {c.user_id: c.user_json for c in self.groups.get(room_group(room_id), ())}
+            ordered = sorted(users.values(), key=lambda u: (u["display_name"].lower(), u["id"]))
+            return len(users), ordered[:limit]
 
     def presence_changed(self, room_id: int) -> None:
         """Coalesce: at most one ``presence`` broadcast per room per interval per process."""
@@ -214,8 +229,8 @@ class Hub:
         self._presence_due.discard(room_id)
         self._tasks[:] = [t for t in self._tasks if not t.done()]
         try:
-            online, users = await self.presence(room_id)
-        except STORE_ERRORS as exc:
+            online, users = await self.store.presence(room_id, settings.CHAT["PRESENCE_USERS_MAX"])
+        except STORE_ERRORS as exc:  # no broadcast from a partial view; a later beat retries
             log.warning("hub: presence unavailable: %r", exc)
             return
         seen = [online, *(user["id"] for user in users)]

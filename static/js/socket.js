@@ -111,7 +111,7 @@ export class ChatSocket extends EventTarget {
 
   sendJoin(room, state) {
     state.live = false; // until `joined`, replayed messages may skip revs
-    const frame = { type: "join", room };
+    const frame = { type: "join", room, ref: `join:${room}` };
     if (state.cursor !== null) frame.cursor = state.cursor;
     this.raw(frame);
   }
@@ -167,26 +167,32 @@ export class ChatSocket extends EventTarget {
         if (state) state.cursor = frame.cursor;
         break;
       }
-      case "error":
-        if (frame.ref && this.pending.has(frame.ref) && frame.code !== "unavailable") {
-          if (frame.code !== "rate_limited") this.pending.delete(frame.ref);
-        }
+      case "error": {
+        // A refused send is dropped from the resend list, except when it is worth retrying.
+        if (frame.ref && !["rate_limited", "unavailable"].includes(frame.code)) this.pending.delete(frame.ref);
+        // A join or sync the server could not serve right now: ask again shortly.
+        const room = frame.ref?.startsWith("join:") ? Number(frame.ref.slice(5)) : null;
+        const state = room !== null ? this.rooms.get(room) : null;
+        if (state && frame.code === "unavailable") setTimeout(() => this.rooms.get(room) === state && this.sendJoin(room, state), 1000);
         break;
+      }
       default:
     }
     this.emit(frame.type, frame);
   }
 
+  // The cursor moves only along an unbroken stream: in-order live frames, or a whole replay
+  // once its `joined` arrives. Frames seen during a replay are shown but not counted, so a
+  // socket lost mid-replay rejoins from before the hole rather than past it.
   trackRev(message) {
     const state = this.rooms.get(message.room);
-    if (!state) return;
-    if (state.live && state.cursor !== null && message.rev > state.cursor + 1) {
-      // Missed something: keep the cursor where the stream was whole and ask from there.
-      // The replay ends with `joined`, which makes the room live again.
+    if (!state || !state.live || state.cursor === null) return;
+    if (message.rev > state.cursor + 1) {
+      // Missed something: ask from where the stream was whole; `joined` ends the replay.
       state.live = false;
-      this.raw({ type: "sync", room: message.room, cursor: state.cursor });
+      this.raw({ type: "sync", room: message.room, cursor: state.cursor, ref: `join:${message.room}` });
       return;
     }
-    state.cursor = Math.max(state.cursor ?? 0, message.rev);
+    state.cursor = Math.max(state.cursor, message.rev);
   }
 }

@@ -202,9 +202,10 @@ function send() {
 function failed(clientId, error) {
   const el = pending.get(clientId);
   if (!el) return;
-  if (error.code === "rate_limited") {
-    el.querySelector(".state").textContent = `waiting ${error.retry_after} s…`;
-    setTimeout(() => socket.retry(clientId), (error.retry_after || 1) * 1000);
+  if (error.code === "rate_limited" || error.code === "unavailable") {
+    const wait = error.retry_after || 2;
+    el.querySelector(".state").textContent = `waiting ${wait} s…`;
+    setTimeout(() => socket.retry(clientId), wait * 1000);
     return;
   }
   el.classList.add("failed");
