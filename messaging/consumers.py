@@ -149,14 +149,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- from the hub ------------------------------------------------------------------------
 
-    def deliver(self, text: str, room: int | None, rev: int | None) -> None:
+    def deliver(
+        self, text: str, room: int | None, rev: int | None, data: bytes | None = None
+    ) -> None:
         held = self.holding.get(room) if room is not None else None
         if held is not None:
             held.append((text, rev))
         elif self.outbox is not None:
             if rev is not None and room is not None and rev > self.sent_rev.get(room, 0):
                 self.sent_rev[room] = rev
-            self.outbox.put(text)
+            self.outbox.put(text, data)
 
     def resync(self) -> None:
         """After a channel-layer outage: replay each joined room after what was last sent."""

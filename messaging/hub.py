@@ -40,7 +40,7 @@ class Connection(Protocol):
     user_json: dict[str, Any]
     rooms: dict[int, Any]
 
-    def deliver(self, text: str, room: int | None, rev: int | None) -> None: ...
+    def deliver(self, text: str, room: int | None, rev: int | None, data: bytes) -> None: ...
 
     def close_soon(self, code: int) -> None: ...
 
@@ -138,6 +138,7 @@ class Hub:
         kind = event["kind"]
         if kind == "frame":
             text = event["text"]
+            data = text.encode()  # once per process, not once per receiver
             room, rev = event.get("room"), event.get("rev")
             skip, unless = event.get("skip_user"), event.get("unless_joined")
             if (seen := event.get("presence")) is not None:
@@ -148,7 +149,7 @@ class Hub:
                     continue
                 if unless is not None and unless in conn.rooms:
                     continue
-                conn.deliver(text, room, rev)
+                conn.deliver(text, room, rev, data)
                 delivered += 1
             metrics.deliveries_total.inc(delivered)
         elif kind == "close":

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from messaging.servers import closer, transport_backlog_probe
+from messaging.servers import closer, direct_writer, transport_backlog_probe
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -31,9 +31,12 @@ class Outbox:
         self._closed = False
         self._backlog = transport_backlog_probe(send)
         self._close = closer(send)
+        self._direct = direct_writer(send)
+        self._writing = False
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    def put(self, text: str) -> None:
+    def put(self, text: str, data: bytes | None = None) -> None:
+        """Queue ``text`` (``data``: the same, already UTF-8 encoded, if the caller has it)."""
         if self._closed:
             return
         self._queued_bytes += len(text)
@@ -41,6 +44,11 @@ class Outbox:
             self._backlog is not None and self._backlog() > self._max_bytes
         ):
             self._overflow()
+            return
+        if self._direct is not None and not self._queue and not self._writing:
+            # Nothing ahead of it: write now, in order, without waking the writer task.
+            self._queued_bytes -= len(text)
+            self._direct(data if data is not None else text.encode())
             return
         self._queue.append({"type": "websocket.send", "text": text})
         self._poke()
@@ -73,7 +81,11 @@ class Outbox:
                     await self._close(message["code"])
                     return
                 self._queued_bytes -= len(message["text"])
-                await self._send(message)
+                self._writing = True
+                try:
+                    await self._send(message)
+                finally:
+                    self._writing = False
             self._wake = loop.create_future()
             await self._wake
             self._wake = None
