@@ -41,8 +41,8 @@ export class ChatSocket extends EventTarget {
     this.connected = true;
     this.emit("status", { connected: true });
     this.scheduleRenewal(access);
+    // Unacknowledged sends go out again once their room's `joined` arrives (see received).
     for (const [room, state] of this.rooms) this.sendJoin(room, state);
-    for (const frame of this.pending.values()) this.raw(frame);
   }
 
   async closed(event) {
@@ -124,8 +124,12 @@ export class ChatSocket extends EventTarget {
   send(room, body, clientId = crypto.randomUUID()) {
     const frame = { type: "send", room, body, client_id: clientId, ref: clientId };
     this.pending.set(clientId, frame);
-    this.raw(frame);
+    if (this.rooms.get(room)?.joined) this.raw(frame); // else: sent once the room is joined
     return clientId;
+  }
+
+  flushPending(room) {
+    for (const frame of this.pending.values()) if (frame.room === room) this.raw(frame);
   }
 
   retry(clientId) {
@@ -156,9 +160,11 @@ export class ChatSocket extends EventTarget {
       case "joined": {
         const state = this.rooms.get(frame.room);
         if (state) {
+          const first = !state.joined;
           state.cursor = Math.max(state.cursor ?? 0, frame.cursor);
           state.joined = true;
           state.live = true;
+          if (first) this.flushPending(frame.room);
         }
         break;
       }

@@ -242,3 +242,23 @@ def test_reload_keeps_the_identity_and_the_history(site, person):
     new_tab = page.context.new_page()
     new_tab.goto(f"{site.http_url}/")
     expect(new_tab.locator("#me")).to_have_text(name)
+
+
+def test_a_message_sent_before_the_room_has_joined_goes_out_once_joined(site, person):
+    page = person()
+    page.goto(f"{site.http_url}/")
+    expect(page.locator("#me")).not_to_have_text("…")
+    room = page.locator(".card a", has_text="general").get_attribute("href")
+    held = []  # the room joins only after its history loads: hold that to open the window
+    page.route(lambda url: "/messages/" in url, lambda route: held.append(route))
+    page.goto(f"{site.http_url}{room}")
+    say(page, "typed at once")
+    page.wait_for_timeout(500)
+    assert held, "the history request was not held"
+    for route in held:
+        route.continue_()
+    page.unroute_all()
+    mine = page.locator(".msg.mine .body", has_text="typed at once")
+    expect(mine).to_have_count(1)
+    expect(page.locator(".msg.pending")).to_have_count(0)
+    expect(page.locator(".msg.failed")).to_have_count(0)
