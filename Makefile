@@ -35,13 +35,13 @@ test: $(STAMP)
 # (https://localhost:8443/), the purge scheduler. Needs Debian's postgresql, redis-server, nginx.
 WORKERS ?= 2
 prod-up: $(STAMP)
-	$(PY) ops/stack.py up --workers $(WORKERS)
+	$(PY) -m ops.stack up --workers $(WORKERS)
 
 prod-down:
-	$(PY) ops/stack.py down
+	$(PY) -m ops.stack down
 
 prod-status:
-	$(PY) ops/stack.py status
+	$(PY) -m ops.stack status
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

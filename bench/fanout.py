@@ -1,10 +1,10 @@
 """Fan-out: one room, N receivers, one sender; the offered rate steps up until p99 passes
 100 ms or anything is lost. Reports the highest clean rate in deliveries per second.
 
-    python bench/fanout.py --target embedded      # 1 Daphne, SQLite, in-memory layer
-    python bench/fanout.py --target redis-core    # 2 Daphnes + Redis, RedisChannelLayer
-    python bench/fanout.py --target redis-pubsub  # 2 Daphnes + Redis, RedisPubSubChannelLayer
-    python bench/fanout.py --target reference     # bare websockets broadcast (the ceiling)
+    python -m bench.fanout --target embedded      # 1 Daphne, SQLite, in-memory layer
+    python -m bench.fanout --target redis-core    # 2 Daphnes + Redis, RedisChannelLayer
+    python -m bench.fanout --target redis-pubsub  # 2 Daphnes + Redis, RedisPubSubChannelLayer
+    python -m bench.fanout --target reference     # bare websockets broadcast (the ceiling)
 
 Servers are pinned to core 0 and the generator to core 1 when the machine has two or more.
 Latency is send -> receive on one clock (the generator's), from a timestamp in the body.
@@ -19,7 +19,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,25 +30,10 @@ from pathlib import Path
 import orjson
 from websockets.asyncio.client import connect
 
+from ops.procs import free_port, wait_for_port
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(port)
 
 
 def pinned(cmd: list[str], core: int) -> list[str]:
@@ -90,7 +74,7 @@ class Servers:
                 {},
                 core=1,
             )
-            wait_port(redis_port)
+            wait_for_port(redis_port)
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
             env["CHANNEL_LAYER"] = "pubsub" if target == "redis-pubsub" else "core"
             workers = 2
@@ -126,9 +110,9 @@ class Servers:
         )
         self.procs.append(process)
         if "--port" in cmd:
-            wait_port(int(cmd[cmd.index("--port") + 1]))
+            wait_for_port(int(cmd[cmd.index("--port") + 1]))
         elif "-p" in cmd:
-            wait_port(int(cmd[cmd.index("-p") + 1]))
+            wait_for_port(int(cmd[cmd.index("-p") + 1]))
 
     def stop(self) -> None:
         for process in self.procs:

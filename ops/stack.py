@@ -17,12 +17,13 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from glob import glob
 from pathlib import Path
+
+from ops.procs import wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,17 +96,6 @@ def binary(name: str, *patterns: str) -> str:
     if not found:
         sys.exit(f"{name} is not installed (apt-get install postgresql redis-server nginx openssl)")
     return found
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"nothing listens on {port} after {timeout} s")
 
 
 class Stack:
@@ -285,7 +275,7 @@ class Stack:
             None,
             self.dir / "logs/redis.log",
         )
-        wait_port(self.redis_port)
+        wait_for_port(self.redis_port)
 
     def start_worker(self, n: int, port: int, env: dict[str, str] | None = None) -> None:
         self.spawn(
@@ -304,7 +294,7 @@ class Stack:
             env or self.env(),
             self.dir / f"logs/daphne-{n}.log",
         )
-        wait_port(port)
+        wait_for_port(port)
 
     def nginx(self) -> None:
         upstreams = "\n".join(
@@ -328,7 +318,7 @@ class Stack:
             subprocess.run([nginx, "-c", str(conf), "-s", "reload"], check=True)
         else:
             subprocess.run([nginx, "-c", str(conf)], check=True)
-        wait_port(self.https_port)
+        wait_for_port(self.https_port)
 
     # --- processes -----------------------------------------------------------------------
 

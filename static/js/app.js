@@ -35,25 +35,18 @@ function setupAccountMenu(me) {
   const error = $("#account-error");
   const claim = $("#claim-form");
   if (me && !me.is_guest) claim.hidden = true;
-  claim.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const data = new FormData(claim);
-    try {
-      await identity.claim(data.get("username"), data.get("password"));
-    } catch (e) {
-      showError(error, e);
-    }
-  });
-  const login = $("#login-form");
-  login.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const data = new FormData(login);
-    try {
-      await identity.login(data.get("username"), data.get("password"));
-    } catch (e) {
-      showError(error, e);
-    }
-  });
+  const onSubmit = (form, action) =>
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      try {
+        await action(data.get("username"), data.get("password"));
+      } catch (e) {
+        showError(error, e);
+      }
+    });
+  onSubmit(claim, (username, password) => identity.claim(username, password));
+  onSubmit($("#login-form"), (username, password) => identity.login(username, password));
   $("#logout").addEventListener("click", () => identity.logout());
 }
 
