@@ -89,6 +89,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.holding: dict[int, list[tuple[str, int | None]]] = {}
         self.sent_rev: dict[int, int] = {}  # room -> highest rev this socket was sent
         self._resyncing: asyncio.Task[None] | None = None
+        self._expiry_timer: asyncio.TimerHandle | None = None
+        self._background: set[asyncio.Task[Any]] = set()  # fire-and-forget, kept referenced
         self.chat = settings.CHAT
         limit_frame_size(self.base_send, self.chat["FRAME_MAX_BYTES"])
         self.outbox = Outbox(
@@ -96,7 +98,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         self.hub = await get_hub()
         if self.hub.draining:
-            hub, self.hub = self.hub, None
+            self.hub = None
             self.close_soon(1001)  # this process is stopping: reconnect to another
             return
         open_now = await self.hub.connection_open(self)
@@ -109,7 +111,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.hub.subscribe(user_group(self.user_id), self)
         metrics.connections_total.inc()
         metrics.connections_open.inc()
-        self._expiry_timer: asyncio.TimerHandle | None = None
         self._schedule_expiry(self.scope["token_exp"])
         log.info("ws open user=%s conn=%s", self.user_id, self.conn_id)
 
@@ -145,7 +146,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _overflowed(self) -> None:
         metrics.closes_total.labels(code=str(CLOSE_SLOW)).inc()
         log.info("ws slow reader user=%s conn=%s close=%s", self.user_id, self.conn_id, CLOSE_SLOW)
-        self._closing = asyncio.get_running_loop().create_task(closer(self.base_send)(CLOSE_SLOW))
+        self._in_background(closer(self.base_send)(CLOSE_SLOW))
 
     # --- from the hub ------------------------------------------------------------------------
 
@@ -185,9 +186,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             del self.rooms[room_id]
             self.holding.pop(room_id, None)
             self.sent_rev.pop(room_id, None)
-            asyncio.get_running_loop().create_task(self.hub.room_leave(room_id, self))
+            self._in_background(self.hub.room_leave(room_id, self))
         if text and self.outbox is not None:
             self.outbox.put(text)
+
+    def _in_background(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def push(self, frame: dict[str, Any]) -> None:
         if self.outbox is not None:
