@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint migrate clean prod-up prod-down prod-status
+.PHONY: run test lint migrate clean prod-up prod-down prod-status bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ prod-down:
 
 prod-status:
 	$(PY) -m ops.stack status
+
+# Benchmarks are not tests: results go to bench/results/ (see bench/README.md).
+BENCH_TARGETS ?= reference embedded redis-core redis-pubsub
+bench: $(STAMP)
+	@for target in $(BENCH_TARGETS); do $(PY) -m bench.fanout --target $$target || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
