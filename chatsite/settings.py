@@ -227,6 +227,7 @@ CHAT = {
     "MAX_CONNECTIONS_PER_USER": env_int("CHAT_MAX_CONNECTIONS_PER_USER", 20),
     "OUTBOX_MAX_BYTES": env_int("CHAT_OUTBOX_MAX_BYTES", 4 * 1024 * 1024),
     "GUEST_RATE": os.environ.get("CHAT_GUEST_RATE", "60/hour"),
+    "GC_TUNING": env_bool("CHAT_GC_TUNING", True),
     "ROOM_NAME_MAX": 80,
     "REDIS_URL": REDIS_URL,
 }

