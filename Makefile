@@ -44,8 +44,9 @@ prod-status:
 	$(PY) -m ops.stack status
 
 # Benchmarks are not tests: results go to bench/results/ (see bench/README.md).
-BENCH_TARGETS ?= reference embedded redis-core redis-pubsub
+BENCH_TARGETS ?= reference embedded embedded-uvicorn redis-core redis-pubsub
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	@for target in $(BENCH_TARGETS); do $(PY) -m bench.fanout --target $$target || exit 1; done
 
 lint: $(STAMP)

@@ -67,6 +67,32 @@ class Servers:
             "LOG_LEVEL": "WARNING",
         }
         workers = 1
+        server_cmd = [
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            "{port}",
+            "chatsite.asgi:application",
+        ]
+        if target == "embedded-uvicorn":
+            server_cmd = [
+                "-m",
+                "uvicorn",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "{port}",
+                "--ws",
+                "websockets",
+                "--loop",
+                "uvloop",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "chatsite.asgi:application",
+            ]
         if target.startswith("redis"):
             redis_port = free_port()
             self.spawn(
@@ -87,19 +113,8 @@ class Servers:
         )
         ports = [free_port() for _ in range(workers)]
         for port in ports:
-            self.spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    "chatsite.asgi:application",
-                ],
-                {**clean, **env},
-            )
+            cmd = [part.replace("{port}", str(port)) for part in server_cmd]
+            self.spawn([sys.executable, *cmd], {**clean, **env})
         self.urls = [f"ws://127.0.0.1:{port}/ws/chat/" for port in ports]
         self.http = f"http://127.0.0.1:{ports[0]}"
 
@@ -288,7 +303,9 @@ async def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--target", choices=["reference", "embedded", "redis-core", "redis-pubsub"], required=True
+        "--target",
+        choices=["reference", "embedded", "embedded-uvicorn", "redis-core", "redis-pubsub"],
+        required=True,
     )
     parser.add_argument("--receivers", type=int, default=500)
     parser.add_argument("--rates", default="2,5,10,20,40,60,80,120,160")
