@@ -139,6 +139,18 @@ class Servers:
                 process.kill()
 
 
+def chat_socket(url: str, token: str):  # type: ignore[no-untyped-def]
+    """A chat.v1 socket for measuring: no compression, unbounded receive queue, no pings."""
+    return connect(
+        url,
+        subprotocols=["chat.v1", f"bearer.{token}"],
+        origin="http://127.0.0.1",
+        compression=None,
+        max_queue=None,
+        ping_interval=None,
+    )
+
+
 def post_json(url: str) -> dict:
     request = urllib.request.Request(url, method="POST")
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -179,14 +191,7 @@ async def measure(
 
     async def receiver(url: str, ready: asyncio.Event, stop: asyncio.Event) -> None:
         nonlocal received
-        async with connect(
-            url,
-            subprotocols=["chat.v1", f"bearer.{token}"],
-            origin="http://127.0.0.1",
-            compression=None,
-            max_queue=None,
-            ping_interval=None,
-        ) as ws:
+        async with chat_socket(url, token) as ws:
             await ws.send(orjson.dumps({"type": "join", "room": room}).decode())
             async for raw in ws:
                 frame = orjson.loads(raw)
@@ -208,14 +213,7 @@ async def measure(
     ]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
     steps = []
-    async with connect(
-        servers.urls[0],
-        subprotocols=["chat.v1", f"bearer.{sender_token}"],
-        origin="http://127.0.0.1",
-        compression=None,
-        max_queue=None,
-        ping_interval=None,
-    ) as sender:
+    async with chat_socket(servers.urls[0], sender_token) as sender:
         await sender.send(orjson.dumps({"type": "join", "room": room}).decode())
         while orjson.loads(await sender.recv())["type"] != "joined":
             pass
