@@ -36,7 +36,7 @@ from messaging.outbox import Outbox
 from messaging.serializers import encode, message_data
 from messaging.servers import closer, limit_frame_size
 from rooms.models import ChatRoom
-from rooms.selectors import room_get_for_user, room_member_ids
+from rooms.selectors import room_get_for_user, room_last_seq, room_member_ids
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def _room_for_join(*, room_id: int, user: User) -> tuple[ChatRoom, list[int]]:
 
 
 aroom_for_join = database_sync_to_async(_room_for_join)
+aroom_last_seq = database_sync_to_async(room_last_seq)
 amessages_changed_since = database_sync_to_async(selectors.messages_changed_since)
 # Writes return (result, events): the events their commit published, for us to broadcast
 # after we reply (the sender sees its ack before the echo of its own message).
@@ -282,7 +283,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     room_id=room_id, cursor=cursor, limit=limit + 1
                 )
                 if len(changed) > limit:
-                    top = max(top, await self._last_seq(room_id))
+                    top = max(top, await aroom_last_seq(room_id=room_id))
                     self.push({"type": "reset", "room": room_id, "cursor": top})
                 else:
                     for message in changed:
@@ -298,10 +299,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 top = max(top, rev)
         self.sent_rev[room_id] = max(self.sent_rev.get(room_id, 0), top)
         return top
-
-    async def _last_seq(self, room_id: int) -> int:
-        room, _ = await aroom_for_join(room_id=room_id, user=self.user)
-        return room.last_seq
 
     async def on_leave(self, frame: dict[str, Any]) -> None:
         room_id = frame["room"]

@@ -32,7 +32,7 @@ PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 User = dict[str, Any]  # the ``user`` wire object
 
 
-def _users_sorted(users: Iterable[User]) -> list[User]:
+def users_sorted(users: Iterable[User]) -> list[User]:
     return sorted(users, key=lambda u: (u["display_name"].lower(), u["id"]))
 
 
@@ -60,7 +60,7 @@ class LocalStore:
 
     async def presence(self, room_id: int, limit: int) -> tuple[int, list[User]]:
         users = self.present.get(room_id, {})
-        return len(users), _users_sorted(users.values())[:limit]
+        return len(users), users_sorted(users.values())[:limit]
 
     def online_counts(self, room_ids: list[int]) -> dict[int, int]:
         return {room_id: len(self.present.get(room_id, ())) for room_id in room_ids}
@@ -158,7 +158,7 @@ class RedisStore:
         key = f"{self.prefix}presence:{room_id}"
         members = await self.redis.zrangebyscore(key, time.time(), "+inf")
         users = _decode_presence(members)
-        return len(users), _users_sorted(users.values())[:limit]
+        return len(users), users_sorted(users.values())[:limit]
 
     async def connection_open(self, user_id: int, conn_id: str) -> int:
         key = f"{self.prefix}conns:{user_id}"

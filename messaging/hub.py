@@ -23,7 +23,7 @@ from django.conf import settings
 
 from chatsite import metrics
 from chatsite.realtime import EVENT_TYPE, apublish, room_group
-from messaging.ephemeral import STORE_ERRORS, LocalStore, RedisStore, get_store
+from messaging.ephemeral import STORE_ERRORS, LocalStore, RedisStore, get_store, users_sorted
 from messaging.serializers import encode
 from messaging.servers import install_graceful_shutdown, tune_gc
 
@@ -213,8 +213,7 @@ class Hub:
             log.warning("hub: presence unavailable, answering with local users: %r", exc)
             self._resubscribe = True
             users = {c.user_id: c.user_json for c in self.groups.get(room_group(room_id), ())}
-            ordered = sorted(users.values(), key=lambda u: (u["display_name"].lower(), u["id"]))
-            return len(users), ordered[:limit]
+            return len(users), users_sorted(users.values())[:limit]
 
     def presence_changed(self, room_id: int) -> None:
         """Coalesce: at most one ``presence`` broadcast per room per interval per process."""

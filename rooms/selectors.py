@@ -29,6 +29,11 @@ def room_can_access(*, room: ChatRoom, user: User) -> bool:
     return Membership.objects.filter(room=room, user=user).exists()
 
 
+def room_last_seq(*, room_id: int) -> int:
+    """The room's change counter as committed now (0 for a room that is gone)."""
+    return ChatRoom.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
+
+
 def room_member_ids(*, room: ChatRoom) -> list[int]:
     if room.kind == ChatRoom.PUBLIC:
         return []

@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 from chatsite.errors import BadRequest, Conflict, Forbidden, NotFound, RoomClosed
 from rooms.models import ChatRoom, Listing, Membership
+from rooms.selectors import room_last_seq
 
 
 @transaction.atomic
@@ -119,8 +120,7 @@ def membership_mark_read(*, room: ChatRoom, user: User, seq: int) -> int | None:
     A public room's reader gets a membership on first read, only to remember the place.
     """
     # ``room`` may be a copy held since a socket joined: clamp to the stored counter.
-    last_seq = ChatRoom.objects.filter(pk=room.pk).values_list("last_seq", flat=True).first()
-    seq = min(seq, last_seq or 0)
+    seq = min(seq, room_last_seq(room_id=room.pk))
     if seq <= 0:
         return None
     with transaction.atomic():
