@@ -1,7 +1,7 @@
 // What every page shares: the identity in the header, the account menu, the one socket of
 // this tab with its "Reconnecting…" banner, and the live unread count on the Inbox link.
 
-import { $, showError } from "./dom.js";
+import { $, ready, showError } from "./dom.js";
 import { identity } from "./identity.js";
 import { ChatSocket } from "./socket.js";
 
@@ -47,6 +47,8 @@ function setupAccountMenu(me) {
     });
   onSubmit(claim, (username, password) => identity.claim(username, password));
   onSubmit($("#login-form"), (username, password) => identity.login(username, password));
+  ready(claim);
+  ready($("#login-form"));
   $("#logout").addEventListener("click", () => identity.logout());
 }
 

@@ -49,3 +49,9 @@ export function showError(el, error) {
 }
 
 export const $ = (selector) => document.querySelector(selector);
+
+// Forms render with their controls disabled (a submit before the page's handler exists would
+// reload the page and lose the input); a page enables each form once it handles it.
+export function ready(form) {
+  for (const control of form.querySelectorAll("button, textarea, input")) control.disabled = false;
+}

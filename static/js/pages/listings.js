@@ -1,5 +1,5 @@
 import { boot } from "../app.js";
-import { $, h, showError, timeOf } from "../dom.js";
+import { $, h, ready, showError, timeOf } from "../dom.js";
 import { identity } from "../identity.js";
 
 await boot();
@@ -38,5 +38,6 @@ $("#new-listing").addEventListener("submit", async (event) => {
     showError($("#new-listing-error"), error);
   }
 });
+ready($("#new-listing"));
 more.addEventListener("click", () => next && load(next, true));
 await load();

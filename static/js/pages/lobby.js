@@ -1,5 +1,5 @@
 import { boot } from "../app.js";
-import { $, h, showError, timeOf } from "../dom.js";
+import { $, h, ready, showError, timeOf } from "../dom.js";
 import { identity } from "../identity.js";
 
 const { socket } = await boot();
@@ -31,6 +31,7 @@ $("#new-room").addEventListener("submit", async (event) => {
     showError($("#new-room-error"), error);
   }
 });
+ready($("#new-room"));
 
 await load();
 // Online counts change without a frame to this page: refresh them while it is visible.

@@ -2,7 +2,7 @@
 // below, pending sends, edit/delete, presence, typing, and read receipts in direct rooms.
 
 import { boot } from "../app.js";
-import { $, fullTime, h, linkified, showError, timeOf } from "../dom.js";
+import { $, fullTime, h, linkified, ready, showError, timeOf } from "../dom.js";
 import { ApiError, identity } from "../identity.js";
 
 const roomId = Number(document.querySelector("[data-room]").dataset.room);
@@ -336,6 +336,10 @@ socket.addEventListener("removed", ({ detail }) => {
   composer.hidden = true;
   status.textContent = "This conversation was removed after a long silence.";
 });
+
+// The composer is usable from here (its handlers exist); sends made before the room has
+// joined wait in the socket.
+ready(composer);
 
 try {
   room = await identity.api("GET", `/api/rooms/${roomId}/`);
