@@ -159,6 +159,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            # Keep each thread's connection: opening one (and running the PRAGMAs below) per
+            # message cost more than the message's own INSERT (bench/README.md).
+            "CONN_MAX_AGE": None,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock
                 # at BEGIN, so concurrent writers queue on busy_timeout instead of failing

@@ -49,8 +49,7 @@ def message_send(
     """
     client_id = clean_client_id(client_id)
     body = clean_body(body)
-    if existing := _message_by_client_id(author=author, client_id=client_id):
-        return existing, False
+    # Insert first: a retry is rare, so it pays the extra read, not every first send.
     try:
         with transaction.atomic():
             seq, kind = room_next_seq(room_id=room_id)
@@ -59,7 +58,8 @@ def message_send(
             )
             _publish_message(message, notify=kind == ChatRoom.DIRECT)
     except IntegrityError:
-        # A concurrent retry with the same client_id won; the rollback gave back our number.
+        # Stored already (a retry, or a concurrent one that won); the rollback gave back the
+        # number we took.
         if existing := _message_by_client_id(author=author, client_id=client_id):
             return existing, False
         raise
