@@ -152,7 +152,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- from the hub ------------------------------------------------------------------------
 
     def deliver(
-        self, text: str, room: int | None, rev: int | None, data: bytes | None = None
+        self, text: str, room: int | None, rev: int | None, frame: bytes | None = None
     ) -> None:
         held = self.holding.get(room) if room is not None else None
         if held is not None:
@@ -160,7 +160,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         elif self.outbox is not None:
             if rev is not None and room is not None and rev > self.sent_rev.get(room, 0):
                 self.sent_rev[room] = rev
-            self.outbox.put(text, data)
+            self.outbox.put(text, frame)
 
     def resync(self) -> None:
         """After a channel-layer outage: replay each joined room after what was last sent."""

@@ -25,7 +25,7 @@ from chatsite import metrics
 from chatsite.realtime import EVENT_TYPE, apublish, room_group
 from messaging.ephemeral import STORE_ERRORS, LocalStore, RedisStore, get_store, users_sorted
 from messaging.serializers import encode
-from messaging.servers import install_graceful_shutdown, tune_gc
+from messaging.servers import install_graceful_shutdown, text_frame, tune_gc
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Connection(Protocol):
     user_json: dict[str, Any]
     rooms: dict[int, Any]
 
-    def deliver(self, text: str, room: int | None, rev: int | None, data: bytes) -> None: ...
+    def deliver(self, text: str, room: int | None, rev: int | None, frame: bytes) -> None: ...
 
     def close_soon(self, code: int) -> None: ...
 
@@ -139,7 +139,7 @@ class Hub:
         kind = event["kind"]
         if kind == "frame":
             text = event["text"]
-            data = text.encode()  # once per process, not once per receiver
+            frame = text_frame(text.encode())  # once per process, not once per receiver
             room, rev = event.get("room"), event.get("rev")
             skip, unless = event.get("skip_user"), event.get("unless_joined")
             if (seen := event.get("presence")) is not None:
@@ -150,7 +150,7 @@ class Hub:
                     continue
                 if unless is not None and unless in conn.rooms:
                     continue
-                conn.deliver(text, room, rev, data)
+                conn.deliver(text, room, rev, frame)
                 delivered += 1
             metrics.deliveries_total.inc(delivered)
         elif kind == "close":

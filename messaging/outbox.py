@@ -1,10 +1,12 @@
-"""A connection's bounded outgoing queue, drained by its own writer task.
+"""A connection's bounded outgoing queue.
 
-Writing to a socket whose reader stopped reading can block (uvicorn) or pile up in the
-server's buffer (Daphne/Twisted). Either way the room must not wait and memory must not
-grow: frames queue here, and once what is queued — plus, under Daphne, what Twisted still
-holds unsent — passes the bound, ``on_overflow`` is called (the consumer closes with 4408 and
-the client resumes by cursor).
+Writing to a socket whose reader stopped reading piles up in the server's buffer (or, over
+plain ASGI, blocks). Either way the room must not wait and memory must not grow. Under the
+servers ``messaging.servers`` knows (Daphne, uvicorn), frames are written to the transport
+at once and its unsent backlog is watched; elsewhere they queue here for a writer task
+(started only while there is something to write). Once what is queued or unsent passes the
+bound, ``on_overflow`` is called (the consumer closes with 4408 and the client resumes by
+cursor).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from messaging.servers import closer, direct_writer, transport_backlog_probe
+from messaging.servers import closer, direct_writer, text_frame, transport_backlog_probe
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -27,16 +29,16 @@ class Outbox:
         self._on_overflow = on_overflow
         self._queue: deque[dict[str, Any]] = deque()
         self._queued_bytes = 0
-        self._wake: asyncio.Future[None] | None = None
         self._closed = False
         self._backlog = transport_backlog_probe(send)
         self._close = closer(send)
         self._direct = direct_writer(send)
         self._writing = False
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._task: asyncio.Task[None] | None = None  # the writer, while there is work
 
-    def put(self, text: str, data: bytes | None = None) -> None:
-        """Queue ``text`` (``data``: the same, already UTF-8 encoded, if the caller has it)."""
+    def put(self, text: str, frame: bytes | None = None) -> None:
+        """Send ``text`` (``frame``: the same, already framed by ``text_frame``, if the
+        caller has it — a broadcast frames once for all its receivers)."""
         if self._closed:
             return
         self._queued_bytes += len(text)
@@ -48,7 +50,7 @@ class Outbox:
         if self._direct is not None and not self._queue and not self._writing:
             # Nothing ahead of it: write now, in order, without waking the writer task.
             self._queued_bytes -= len(text)
-            self._direct(data if data is not None else text.encode())
+            self._direct(frame if frame is not None else text_frame(text.encode()))
             return
         self._queue.append({"type": "websocket.send", "text": text})
         self._poke()
@@ -65,33 +67,32 @@ class Outbox:
         self._closed = True
         self._queue.clear()
         self._queued_bytes = 0
-        self._task.cancel()
+        if self._task is not None:
+            self._task.cancel()
         self._on_overflow()
 
     def _poke(self) -> None:
-        if self._wake is not None and not self._wake.done():
-            self._wake.set_result(None)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            while self._queue:
-                message = self._queue.popleft()
-                if message["type"] == "websocket.close":
-                    await self._close(message["code"])
-                    return
-                self._queued_bytes -= len(message["text"])
-                self._writing = True
-                try:
-                    await self._send(message)
-                finally:
-                    self._writing = False
-            self._wake = loop.create_future()
-            await self._wake
-            self._wake = None
+        """Drain the queue, then end (the next ``_poke`` starts another writer)."""
+        while self._queue:
+            message = self._queue.popleft()
+            if message["type"] == "websocket.close":
+                await self._close(message["code"])
+                return
+            self._queued_bytes -= len(message["text"])
+            self._writing = True
+            try:
+                await self._send(message)
+            finally:
+                self._writing = False
 
     async def aclose(self) -> None:
         self._closed = True
+        if self._task is None:
+            return
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task

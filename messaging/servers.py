@@ -1,17 +1,20 @@
 """What the consumer reaches into its ASGI server for, where ASGI has no word for it.
 
-Daphne hands an application ``partial(server.handle_reply, protocol)`` as ``send``; the
-protocol is an autobahn ``WebSocketServerProtocol`` on a Twisted transport. Two things
-are only possible there:
+Two servers are supported. Daphne (``runserver``, ``make run``) hands an application
+``partial(server.handle_reply, protocol)`` as ``send``, the protocol being an autobahn
+``WebSocketServerProtocol`` on a Twisted transport. uvicorn (production, ``chatsite.serve``)
+with its ``websockets-sansio`` protocol hands the bound method ``protocol.send``, the
+protocol owning an asyncio transport. Under both:
 
-- *Frame size.* Autobahn refuses to send close code 1009 on the application's behalf
-  (it allows 1000 and 3000-4999 only), but enforces its own payload limits with 1009 —
-  before a huge frame is even buffered. So the limit is set on the protocol.
-- *Backlog.* Twisted accepts every write and buffers it; what is still unsent tells
-  whether the client stopped reading (``messaging.outbox``).
+- *Direct writes.* A broadcast frame is the same bytes for every receiver (server frames
+  are not masked), so the hub frames it once (``text_frame``) and each connection writes
+  those bytes to its transport: no ASGI message, no task switch, no per-receiver framing.
+- *Backlog.* The transport buffers every write; what is still unsent tells whether the
+  client stopped reading (``messaging.outbox`` closes it with 4408).
+- *Frame size.* The server's own parser enforces the limit and closes with 1009 before a
+  huge frame is buffered (autobahn refuses to send 1009 on the application's behalf).
 
-Under other servers (uvicorn) both functions do nothing: those servers close with 1009
-themselves and apply backpressure by making ``send`` wait.
+Under any other server these fall back to plain ASGI (``send`` applies backpressure).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import functools
 import gc
 import logging
 import signal
+import struct
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +32,18 @@ from typing import Any
 from django.conf import settings
 
 log = logging.getLogger(__name__)
+
+UVICORN_WEBSOCKETS = "uvicorn.protocols.websockets.websockets_sansio_impl"
+
+
+def text_frame(payload: bytes) -> bytes:
+    """``payload`` as one unmasked, unfragmented text frame (RFC 6455, section 5.2)."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
 def daphne_protocol(send: Any) -> Any | None:
@@ -37,64 +53,99 @@ def daphne_protocol(send: Any) -> Any | None:
     return protocol if hasattr(protocol, "maxMessagePayloadSize") else None
 
 
+def uvicorn_protocol(send: Any) -> Any | None:
+    module = sys.modules.get(UVICORN_WEBSOCKETS)
+    protocol = getattr(send, "__self__", None)
+    if module is None or not isinstance(protocol, module.WebSocketsSansIOProtocol):
+        return None
+    return protocol
+
+
 def limit_frame_size(send: Any, max_bytes: int) -> None:
     """Let the server itself close with 1009 on a message over ``max_bytes``."""
-    protocol = daphne_protocol(send)
-    if protocol is not None:
+    if (protocol := daphne_protocol(send)) is not None:
         protocol.maxMessagePayloadSize = max_bytes
         protocol.maxFramePayloadSize = max_bytes
         # Say why in a close frame (1009) rather than dropping the TCP connection silently.
         protocol.failByDrop = False
+    elif (protocol := uvicorn_protocol(send)) is not None:
+        protocol.conn.max_message_size = max_bytes  # read by the parser at every frame
 
 
 def closer(send: Any) -> Callable[[int], Awaitable[None]]:
-    """A function that closes the socket with any legal code.
+    """A function that closes the socket with any legal code, without waiting on the client.
 
     Daphne passes an application's close to autobahn's ``sendClose``, which refuses codes
     other than 1000 and 3000-4999 (so 1001 "going away" would never leave); its
-    ``sendCloseFrame`` takes any code, so under Daphne the frame is sent that way.
+    ``sendCloseFrame`` takes any code. uvicorn's ``send`` first waits until the transport is
+    writable, which never happens for a client that stopped reading (the reason for 4408);
+    then the close frame is queued on the transport and the connection closed after it.
     """
-    protocol = daphne_protocol(send)
-    if protocol is None:
+    if (daphne := daphne_protocol(send)) is not None:
 
-        async def close(code: int) -> None:
-            await send({"type": "websocket.close", "code": code})
+        async def close_daphne(code: int) -> None:
+            daphne.sendCloseFrame(code=code, isReply=False)
 
+        return close_daphne
+
+    async def close(code: int) -> None:
+        await send({"type": "websocket.close", "code": code})
+
+    if (uvicorn := uvicorn_protocol(send)) is None:
         return close
 
-    async def close_daphne(code: int) -> None:
-        protocol.sendCloseFrame(code=code, isReply=False)
+    async def close_uvicorn(code: int) -> None:
+        if uvicorn.writable.is_set() or uvicorn.close_sent:
+            await close(code)
+            return
+        uvicorn.close_sent = True
+        uvicorn.queue.put_nowait({"type": "websocket.disconnect", "code": code})
+        transport = uvicorn.transport
+        transport.write(bytes((0x88, 2)) + struct.pack("!H", code))
+        transport.close()  # after what is buffered; abort if the client never takes it
+        asyncio.get_running_loop().call_later(uvicorn.close_timeout, transport.abort)
 
-    return close_daphne
+    return close_uvicorn
 
 
 def direct_writer(send: Any) -> Callable[[bytes], bool] | None:
-    """Under Daphne: a function writing an already-encoded text frame at once, or None.
+    """A function writing an already-framed text frame (``text_frame``) at once, or None.
 
-    The ASGI path costs a task switch, an awaited wrapper and a UTF-8 encode per receiver;
-    a broadcast to 500 sockets pays that 500 times. autobahn's ``sendMessage`` takes the
-    bytes the hub encoded once. Returns False when the socket is no longer open.
+    The ASGI path costs a task switch, an awaited call and the framing of the message per
+    receiver; a broadcast to 500 sockets would pay that 500 times. Returns False when the
+    socket is no longer open (the frame is dropped, as a closed socket's frames are).
     """
-    protocol = daphne_protocol(send)
-    if protocol is None:
-        return None
-    is_open = protocol.STATE_OPEN
+    if (daphne := daphne_protocol(send)) is not None:
+        is_open = daphne.STATE_OPEN
 
-    def write(data: bytes) -> bool:
-        if protocol.state != is_open:
-            return False
-        protocol.sendMessage(data, False)
-        return True
+        def write_daphne(frame: bytes) -> bool:
+            if daphne.state != is_open:
+                return False
+            daphne.transport.write(frame)
+            return True
 
-    return write
+        return write_daphne
+    if (uvicorn := uvicorn_protocol(send)) is not None:
+        transport = uvicorn.transport
+
+        def write_uvicorn(frame: bytes) -> bool:
+            if uvicorn.close_sent or transport.is_closing():
+                return False
+            transport.write(frame)
+            return True
+
+        return write_uvicorn
+    return None
 
 
 def transport_backlog_probe(send: Any) -> Callable[[], int] | None:
-    """Bytes Daphne accepted for this socket but Twisted has not yet written, if visible.
+    """Bytes the server accepted for this socket but has not yet written, if visible.
 
     Twisted keeps unsent bytes in ``dataBuffer`` (from ``offset``) and in
-    ``_tempDataBuffer`` (``_tempDataLen`` long).
+    ``_tempDataBuffer`` (``_tempDataLen`` long); asyncio transports say it themselves.
     """
+    if (uvicorn := uvicorn_protocol(send)) is not None:
+        return uvicorn.transport.get_write_buffer_size
     if not isinstance(send, functools.partial) or not send.args:
         return None
     transport = getattr(send.args[0], "transport", None)

@@ -1,8 +1,16 @@
 """Small process helpers shared by the stack, the benchmarks and the tests."""
 
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -27,3 +35,86 @@ def wait_for_port(
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+@dataclass
+class Postgres:
+    datadir: Path
+    port: int
+    user: str = "postgres"
+    run_as: str | None = None
+    bindir: Path = field(default_factory=Path)
+
+    def _cmd(self, *args: str) -> list[str]:
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        return ["runuser", "-u", self.run_as, "--", *cmd] if self.run_as else cmd
+
+    def start(self) -> None:
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        if self.run_as:  # PostgreSQL refuses to run as root: hand the folder to its own user
+            shutil.chown(self.datadir, self.run_as)
+            shutil.chown(self.datadir.parent, self.run_as)
+        subprocess.run(
+            self._cmd(
+                "initdb", "-D", str(self.datadir), "-U", self.user, "--auth=trust", "-E", "UTF8"
+            ),
+            check=True,
+            capture_output=True,
+        )
+        self.resume()
+
+    def resume(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.datadir} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        subprocess.run(
+            self._cmd(
+                "pg_ctl",
+                "-D",
+                str(self.datadir),
+                "-o",
+                options,
+                "-w",
+                "-l",
+                str(self.datadir / "log"),
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(
+            self._cmd("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop"),
+            capture_output=True,
+        )
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+def postgres_user_exists() -> bool:
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return False
+    return True
+
+
+def postgres_in_tempdir(pg_ctl: str) -> Postgres:
+    """A new throwaway PostgreSQL server (fsync off) in its own temporary folder, started.
+
+    Not under a private temporary folder such as pytest's ``tmp_path``: as root the server
+    runs as the ``postgres`` user, which must be able to reach its data folder.
+    """
+    base = Path(tempfile.mkdtemp(prefix="chat-pg-"))
+    server = Postgres(
+        datadir=base / "pgdata",
+        port=free_port(),
+        run_as="postgres" if os.geteuid() == 0 else None,
+        bindir=Path(pg_ctl).resolve().parent,
+    )
+    server.start()
+    return server

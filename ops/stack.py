@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """A production stack on this machine: ``make prod-up`` / ``make prod-down``.
 
-PostgreSQL, Redis, N Daphne workers, nginx in front (TLS with a self-signed certificate made
-on first run, static files, HTTP and WebSocket proxying) and the purge scheduler — all on
-loopback, from Debian and PyPI packages. PIDs, logs and data live under ``--dir``
-(default ``var/prod``, git-ignored). Everything runs with ``DJANGO_ENV=production``.
+PostgreSQL, Redis, N uvicorn workers (``chatsite.serve``), nginx in front (TLS with a
+self-signed certificate made on first run, static files, HTTP and WebSocket proxying) and the
+purge scheduler — all on loopback, from Debian and PyPI packages. PIDs, logs and data live
+under ``--dir`` (default ``var/prod``, git-ignored). Everything runs with ``DJANGO_ENV=production``.
 """
 
 from __future__ import annotations
@@ -279,20 +279,10 @@ class Stack:
 
     def start_worker(self, n: int, port: int, env: dict[str, str] | None = None) -> None:
         self.spawn(
-            f"daphne-{n}",
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "--proxy-headers",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "chatsite.asgi:application",
-            ],
+            f"worker-{n}",
+            [sys.executable, "-m", "chatsite.serve", "--port", str(port)],
             env or self.env(),
-            self.dir / f"logs/daphne-{n}.log",
+            self.dir / f"logs/worker-{n}.log",
         )
         wait_for_port(port)
 

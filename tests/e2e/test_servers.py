@@ -1,4 +1,4 @@
-"""The handshake and limits against a real Daphne process over real sockets."""
+"""The handshake and limits against real server processes (Daphne and uvicorn) over real sockets."""
 
 import asyncio
 import json
@@ -10,48 +10,48 @@ from websockets.typing import Subprotocol
 from tests.e2e.site import expired_token, general_room, guest, recv, send, ws_open
 
 
-async def test_server_selects_chat_v1(daphne_site):
-    me = guest(daphne_site.http_url)
-    async with await ws_open(daphne_site.ws_url, me["access"]) as ws:
+async def test_server_selects_chat_v1(server_site):
+    me = guest(server_site.http_url)
+    async with await ws_open(server_site.ws_url, me["access"]) as ws:
         assert ws.subprotocol == "chat.v1"
         await send(ws, type="ping")
         assert await recv(ws, "pong") == {"type": "pong"}
 
 
-async def test_handshake_without_chat_v1_is_refused(daphne_site):
+async def test_handshake_without_chat_v1_is_refused(server_site):
     from websockets.asyncio.client import connect
 
-    me = guest(daphne_site.http_url)
+    me = guest(server_site.http_url)
     with pytest.raises(InvalidStatus) as refused:
         await connect(
-            daphne_site.ws_url,
+            server_site.ws_url,
             subprotocols=[Subprotocol(f"bearer.{me['access']}")],
             origin="http://localhost",
         )
     assert refused.value.response.status_code == 403
 
 
-async def test_wrong_origin_is_refused_with_403(daphne_site):
-    me = guest(daphne_site.http_url)
+async def test_wrong_origin_is_refused_with_403(server_site):
+    me = guest(server_site.http_url)
     with pytest.raises(InvalidStatus) as refused:
-        await ws_open(daphne_site.ws_url, me["access"], origin="https://evil.example")
+        await ws_open(server_site.ws_url, me["access"], origin="https://evil.example")
     assert refused.value.response.status_code == 403
 
 
-async def test_expired_token_is_closed_4401(daphne_site):
-    me = guest(daphne_site.http_url)
-    token = expired_token(daphne_site.env["SECRET_KEY"], me["user"]["id"])
-    async with await ws_open(daphne_site.ws_url, token) as ws:
+async def test_expired_token_is_closed_4401(server_site):
+    me = guest(server_site.http_url)
+    token = expired_token(server_site.env["SECRET_KEY"], me["user"]["id"])
+    async with await ws_open(server_site.ws_url, token) as ws:
         assert ws.subprotocol == "chat.v1"
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
         assert closed.value.rcvd.code == 4401
 
 
-async def test_a_70_kib_frame_is_closed_1009(daphne_site):
-    me = guest(daphne_site.http_url)
-    room = general_room(daphne_site.http_url, me["access"])
-    async with await ws_open(daphne_site.ws_url, me["access"]) as ws:
+async def test_a_70_kib_frame_is_closed_1009(server_site):
+    me = guest(server_site.http_url)
+    room = general_room(server_site.http_url, me["access"])
+    async with await ws_open(server_site.ws_url, me["access"]) as ws:
         await send(ws, type="join", room=room)
         await recv(ws, "joined")
         await ws.send(
@@ -65,22 +65,23 @@ async def test_a_70_kib_frame_is_closed_1009(daphne_site):
         assert closed.value.rcvd.code == 1009
 
 
-async def test_a_reader_that_stops_reading_is_closed_4408_and_the_room_goes_on(daphne_site):
-    """The slow client's library stops reading after 16 frames, its kernel buffers fill, Twisted
-    starts buffering, and past CHAT_OUTBOX_MAX_BYTES (256 KiB here) the server closes it."""
-    writer, reader, slow = (guest(daphne_site.http_url) for _ in range(3))
-    room = general_room(daphne_site.http_url, writer["access"])
+async def test_a_reader_that_stops_reading_is_closed_4408_and_the_room_goes_on(server_site):
+    """The slow client's library stops reading after 16 frames, its kernel buffers fill, the
+    server's transport starts buffering, and past CHAT_OUTBOX_MAX_BYTES (256 KiB here) the
+    server closes it."""
+    writer, reader, slow = (guest(server_site.http_url) for _ in range(3))
+    room = general_room(server_site.http_url, writer["access"])
     async with (
-        await ws_open(daphne_site.ws_url, writer["access"]) as w,
-        await ws_open(daphne_site.ws_url, reader["access"]) as r,
-        await ws_open(daphne_site.ws_url, slow["access"], max_queue=1) as s,
+        await ws_open(server_site.ws_url, writer["access"]) as w,
+        await ws_open(server_site.ws_url, reader["access"]) as r,
+        await ws_open(server_site.ws_url, slow["access"], max_queue=1) as s,
     ):
         for ws in (w, r, s):
             await send(ws, type="join", room=room)
             await recv(ws, "joined")
         # s now reads nothing more. Each message is ~2 KB; write until the server gives up on s.
         body = "z" * 2000
-        log = daphne_site.log
+        log = server_site.log
         for n in range(6000):
             await send(w, type="send", room=room, body=body, client_id=f"flood-{n}")
             await recv(w, "ack")
@@ -92,15 +93,17 @@ async def test_a_reader_that_stops_reading_is_closed_4408_and_the_room_goes_on(d
         await recv(w, "pong")
 
 
-async def test_sigterm_closes_sockets_with_1001_and_the_process_exits(tmp_path):
+@pytest.mark.parametrize(("kind", "code"), [("daphne", 1001), ("uvicorn", 1012)])
+async def test_sigterm_closes_every_socket_and_the_process_exits(tmp_path, kind, code):
+    """Clients are told at once (1001 "going away" / 1012 "service restart") and reconnect."""
     import signal as signals
 
     from tests.e2e.site import migrate, site_env
-    from tests.servers import start_daphne
+    from tests.servers import start_server
 
     env = site_env(tmp_path)
     migrate(env)
-    server = start_daphne(env, tmp_path / "daphne.log")
+    server = start_server(kind, env, tmp_path / f"{kind}.log")
     try:
         me = guest(server.http_url)
         sockets = [await ws_open(server.ws_url, me["access"]) for _ in range(3)]
@@ -112,7 +115,7 @@ async def test_sigterm_closes_sockets_with_1001_and_the_process_exits(tmp_path):
             with pytest.raises(ConnectionClosed) as closed:
                 while True:
                     await asyncio.wait_for(ws.recv(), 5)
-            assert closed.value.rcvd.code == 1001
+            assert closed.value.rcvd.code == code
         assert await asyncio.to_thread(server.process.wait, 10) is not None
     finally:
         server.stop()

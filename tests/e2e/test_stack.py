@@ -98,7 +98,7 @@ async def test_every_acknowledged_message_reaches_every_client_once_through_faul
     await asyncio.sleep(0.5)
     stack.redis()
     await asyncio.sleep(1.0)
-    stack.stop("daphne-1", signal.SIGKILL)  # a worker dies without a word
+    stack.stop("worker-1", signal.SIGKILL)  # a worker dies without a word
     await asyncio.gather(*senders)
 
     deadline = time.monotonic() + 60

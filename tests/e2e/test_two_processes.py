@@ -1,4 +1,5 @@
-"""Two Daphne processes sharing one Redis and one PostgreSQL, as in production."""
+"""Two server processes sharing one Redis and one PostgreSQL, as in production: one uvicorn
+(the production server) and one Daphne, so both are proven to work together."""
 
 import asyncio
 import os
@@ -13,9 +14,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.site import general_room, guest, migrate, recv, recv_message, send, site_env, ws_open
-from tests.servers import ROOT, start_daphne
+from tests.servers import ROOT, start_server
 
 PRESENCE_TTL = 3.0
+KINDS = ("uvicorn", "daphne")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def cluster(postgres_server, redis_server, tmp_path_factory):
         CHAT_PRESENCE_COALESCE="0.05",
     )
     migrate(env)
-    servers = [start_daphne(env, tmp / f"daphne-{n}.log") for n in "ab"]
+    servers = [start_server(kind, env, tmp / f"{kind}.log") for kind in KINDS]
     yield env, servers
     for server in servers:
         server.stop()
@@ -87,7 +89,7 @@ async def test_a_ban_closes_the_users_sockets_on_every_process(cluster):
     env, servers = cluster
     for n, server in enumerate(servers):
         if server.process.poll() is not None:  # the previous test killed one: start it again
-            servers[n] = start_daphne(env, server.log, port=server.port)
+            servers[n] = start_server(KINDS[n], env, server.log, port=server.port)
     a, b = servers
     target = guest(a.http_url)
     sockets = [await ws_open(s.ws_url, target["access"]) for s in (a, b)]
