@@ -208,7 +208,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "chatsite.layers.LocalChannelLayer",
             "CONFIG": {"capacity": 10_000, "expiry": 60},
         }
     }
