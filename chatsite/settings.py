@@ -222,6 +222,8 @@ CHAT = {
     "HISTORY_DEFAULT": 50,
     "HISTORY_MAX": 100,
     "REPLAY_MAX": env_int("CHAT_REPLAY_MAX", 1000),
+    # Per room with local members: the latest frames kept in memory to replay rejoins from.
+    "RECENT_FRAMES": env_int("CHAT_RECENT_FRAMES", 500),
     "SEND_RATE": env_int("CHAT_SEND_RATE", 10),
     "SEND_WINDOW": env_float("CHAT_SEND_WINDOW", 10.0),
     "TYPING_INTERVAL": env_float("CHAT_TYPING_INTERVAL", 2.0),

@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -72,6 +73,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
     outbox: Outbox | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """As Channels', without its ``aclose_old_connections()`` before every handler.
+
+        That is a round trip to the database thread for each frame, event and disconnect,
+        whether or not the handler touches the database. Every database call here goes
+        through ``database_sync_to_async``, which closes stale connections on that thread
+        itself; the extra hop only cost time (in the reconnect storm, most of it).
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         if SUBPROTOCOL not in (self.scope.get("subprotocols") or ()):
@@ -172,7 +186,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.holding.setdefault(room_id, [])
             try:
                 since = self.sent_rev.get(room_id, 0)
-                await self._replay(room_id, since, base=since)
+                # From the database: the broadcasts missed in the outage never reached the hub.
+                await self._replay(room_id, since, base=since, use_recent=False)
             except (DatabaseError, InterfaceError):
                 log.warning("ws resync failed user=%s room=%s", self.user_id, room_id)
 
@@ -269,16 +284,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
             {"type": "joined", "room": room_id, "cursor": cursor, "online": online, "users": users}
         )
 
-    async def _replay(self, room_id: int, cursor: int | None, *, base: int) -> int:
+    async def _replay(
+        self, room_id: int, cursor: int | None, *, base: int, use_recent: bool = True
+    ) -> int:
         """Send what changed after ``cursor`` (or ``reset``), then what arrived meanwhile.
 
-        Live frames for the room are held while the replay is read, then released minus the
-        copies the replay already sent, so the client sees one ordered stream.
+        What changed comes from the hub's recent frames when they reach back to ``cursor``
+        (``use_recent``), else from the database. Live frames for the room are held while
+        the replay is read, then released minus the copies the replay already sent, so the
+        client sees one ordered stream.
         """
         top = base
         try:
-            if cursor is not None:
-                limit = self.chat["REPLAY_MAX"]
+            limit = self.chat["REPLAY_MAX"]
+            recent = self.hub.recent_after(room_id, cursor) if use_recent else None
+            if cursor is not None and recent is not None and len(recent) <= limit:
+                for rev, text, frame in recent:  # already encoded: no database, no encoding
+                    self.outbox.put(text, frame)
+                    top = max(top, rev)
+            elif cursor is not None:
                 changed = await amessages_changed_since(
                     room_id=room_id, cursor=cursor, limit=limit + 1
                 )

@@ -14,15 +14,17 @@ leaves, refreshes its entries on a heartbeat, and broadcasts coalesced ``presenc
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import weakref
+from collections import deque
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chatsite import metrics
-from chatsite.realtime import EVENT_TYPE, apublish, room_group
+from chatsite.realtime import EVENT_TYPE, apublish, room_group, room_of_group
 from messaging.ephemeral import STORE_ERRORS, LocalStore, RedisStore, get_store, users_sorted
 from messaging.serializers import encode
 from messaging.servers import install_graceful_shutdown, text_frame, tune_gc
@@ -49,6 +51,36 @@ class Connection(Protocol):
     def resync(self) -> None: ...
 
 
+class Recent:
+    """The latest frames of one room as this process received them, in rev order, no holes.
+
+    A client rejoining with a cursor inside this window is replayed from here — already
+    encoded and framed — instead of reading the database and encoding each message again
+    for each client (in a reconnect storm, thousands of clients replay the same messages).
+    A frame that does not follow the last one starts the window afresh, so the window is
+    always a complete run of revs; anything older goes to the database.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.frames: deque[tuple[int, str, bytes]] = deque(maxlen=size)
+
+    def add(self, rev: int, text: str, frame: bytes) -> None:
+        if self.frames:
+            last = self.frames[-1][0]
+            if rev <= last:
+                return  # a copy
+            if rev != last + 1:
+                self.frames.clear()  # we missed some: the run starts again here
+        self.frames.append((rev, text, frame))
+
+    def after(self, cursor: int) -> list[tuple[int, str, bytes]] | None:
+        """Every frame after ``cursor``, or None when the window does not reach back to it."""
+        if not self.frames or self.frames[0][0] > cursor + 1:
+            return None
+        start = cursor + 1 - self.frames[0][0]
+        return list(itertools.islice(self.frames, max(start, 0), None))
+
+
 class Hub:
     def __init__(self) -> None:
         self.layer = get_channel_layer()
@@ -66,6 +98,12 @@ class Hub:
         # memberships, so the heartbeat adds them all again until that succeeds.
         self._resubscribe = False
         self.draining = False  # shutting down: new sockets are sent elsewhere
+        self.recent: dict[int, Recent] = {}  # room -> its latest frames, for rejoins
+
+    def _broadcasts_may_be_lost(self) -> None:
+        """The layer failed: re-add our groups until that works, and trust no cached frames."""
+        self._resubscribe = True
+        self.recent.clear()
 
     async def start(self) -> None:
         install_graceful_shutdown(self)
@@ -93,7 +131,7 @@ class Hub:
                     await self.layer.group_add(group, self.channel_name)
                 except STORE_ERRORS as exc:  # kept in _subscribed: recovery adds it again
                     log.warning("hub: group_add %s failed: %r", group, exc)
-                    self._resubscribe = True
+                    self._broadcasts_may_be_lost()
 
     async def unsubscribe(self, group: str, conn: Connection) -> None:
         conns = self.groups.get(group)
@@ -103,6 +141,8 @@ class Hub:
         if conns:
             return
         del self.groups[group]
+        if (room := room_of_group(group)) is not None:
+            self.recent.pop(room, None)  # unwatched from now on: it would get holes
         lock = self._locks.setdefault(group, asyncio.Lock())
         async with lock:
             if group in self._subscribed and not self.groups.get(group):
@@ -123,7 +163,7 @@ class Hub:
             except Exception as exc:  # a broken layer connection: keep serving, try again
                 if not self._resubscribe:
                     log.warning("hub: channel layer receive failed: %r", exc)
-                self._resubscribe = True
+                self._broadcasts_may_be_lost()
                 await asyncio.sleep(0.5)
                 await self._add_all_groups()  # succeeds once the layer is back
                 continue
@@ -144,6 +184,11 @@ class Hub:
             skip, unless = event.get("skip_user"), event.get("unless_joined")
             if (seen := event.get("presence")) is not None:
                 self._presence_seen[room] = seen
+            if rev is not None and room is not None:
+                recent = self.recent.get(room)
+                if recent is None:
+                    recent = self.recent[room] = Recent(settings.CHAT["RECENT_FRAMES"])
+                recent.add(rev, text, frame)
             delivered = 0
             for conn in tuple(conns):
                 if skip is not None and conn.user_id == skip:
@@ -159,6 +204,11 @@ class Hub:
         elif kind == "forget":
             for conn in tuple(conns):
                 conn.forget_room(event["room"], event.get("text"))
+
+    def recent_after(self, room_id: int, cursor: int | None) -> list[tuple[int, str, bytes]] | None:
+        """The room's frames after ``cursor`` from memory, or None if memory does not reach."""
+        recent = self.recent.get(room_id)
+        return None if recent is None or cursor is None else recent.after(cursor)
 
     # --- connections, rooms, presence ----------------------------------------------------
 
@@ -179,7 +229,7 @@ class Hub:
             return await operation
         except STORE_ERRORS as exc:
             log.warning("hub: shared store unavailable: %r", exc)
-            self._resubscribe = True
+            self._broadcasts_may_be_lost()
             return None
 
     async def room_join(self, room_id: int, conn: Connection) -> None:
@@ -211,7 +261,7 @@ class Hub:
             return await self.store.presence(room_id, limit)
         except STORE_ERRORS as exc:  # what this process knows beats failing the join
             log.warning("hub: presence unavailable, answering with local users: %r", exc)
-            self._resubscribe = True
+            self._broadcasts_may_be_lost()
             users = {c.user_id: c.user_json for c in self.groups.get(room_group(room_id), ())}
             return len(users), users_sorted(users.values())[:limit]
 
@@ -287,7 +337,7 @@ class Hub:
                 raise
             except Exception as exc:  # Redis away: presence heals on a later beat
                 log.warning("hub: heartbeat failed: %r", exc)
-                self._resubscribe = True
+                self._broadcasts_may_be_lost()
 
     def _one_conn_per_user(self, room_id: int, users: dict[int, int]) -> list[Connection]:
         found: dict[int, Connection] = {}
