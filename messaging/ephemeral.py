@@ -44,23 +44,31 @@ class LocalStore:
 
     def reset(self) -> None:
         self.present: dict[int, dict[int, User]] = {}
+        self._ordered: dict[int, list[User]] = {}  # room -> present users sorted, until a change
         self.connections: dict[int, set[str]] = {}
         self.hits: dict[str, deque[float]] = {}
         self.claims: dict[str, float] = {}
 
     async def presence_add(self, room_id: int, user: User) -> None:
-        self.present.setdefault(room_id, {})[user["id"]] = user
+        users = self.present.setdefault(room_id, {})
+        if users.get(user["id"]) != user:
+            users[user["id"]] = user
+            self._ordered.pop(room_id, None)
 
     async def presence_remove(self, room_id: int, user: User) -> None:
         users = self.present.get(room_id)
-        if users is not None:
-            users.pop(user["id"], None)
+        if users is not None and users.pop(user["id"], None) is not None:
+            self._ordered.pop(room_id, None)
             if not users:
                 del self.present[room_id]
 
     async def presence(self, room_id: int, limit: int) -> tuple[int, list[User]]:
+        # Every join asks; sorting a big room's users for each would cost more than the join.
         users = self.present.get(room_id, {})
-        return len(users), users_sorted(users.values())[:limit]
+        ordered = self._ordered.get(room_id)
+        if ordered is None:
+            ordered = self._ordered[room_id] = users_sorted(users.values())
+        return len(users), ordered[:limit]
 
     def online_counts(self, room_ids: list[int]) -> dict[int, int]:
         return {room_id: len(self.present.get(room_id, ())) for room_id in room_ids}
