@@ -1,0 +1,257 @@
+"""What every scenario shares: the targets it can run against, starting them, seeding them,
+the numbers (percentiles, a process's memory and CPU) and where results go.
+
+Servers run on core 0 and the generator on core 1 (``taskset`` / ``sched_setaffinity``) when
+the machine has two cores or more; with more, the servers still get one core, as the targets
+in issue 6 are stated per core.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ops.procs import Postgres, free_port, postgres_in_tempdir, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+SERVER_CORE, GENERATOR_CORE = 0, 1
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class Target:
+    server: str  # "daphne", "uvicorn" or "reference"
+    app: str = "chatsite.asgi:application"
+    workers: int = 1
+    layer: str | None = None  # None: in-memory; "core" / "pubsub": Redis
+    database: str = "sqlite"  # or "postgresql"
+    about: str = ""
+
+
+TARGETS = {
+    "reference": Target("reference", about="bare websockets broadcast, no storage or auth"),
+    "tutorial": Target(
+        "uvicorn",
+        app="bench.tutorial:application",
+        about="Channels-tutorial consumer (group_send per member, json.dumps each), uvicorn",
+    ),
+    "daphne": Target("daphne", about="embedded default: 1 Daphne, SQLite, in-memory layer"),
+    "uvicorn": Target("uvicorn", about="1 uvicorn (production server), SQLite, in-memory layer"),
+    "redis": Target("uvicorn", workers=2, layer="core", about="2 uvicorn + RedisChannelLayer"),
+    "redis-pubsub": Target(
+        "uvicorn", workers=2, layer="pubsub", about="2 uvicorn + RedisPubSubChannelLayer"
+    ),
+    "redis-daphne": Target("daphne", workers=2, layer="core", about="2 Daphne + RedisChannelLayer"),
+    "postgresql": Target(
+        "uvicorn", database="postgresql", about="1 uvicorn, PostgreSQL, in-memory layer"
+    ),
+}
+
+
+def pin_generator() -> None:
+    if (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {GENERATOR_CORE})
+    raise_open_files()
+
+
+def raise_open_files() -> None:
+    """Thousands of sockets need more than the usual 1,024 descriptors."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(wanted, 1 << 20)), hard))
+
+
+def pinned(cmd: list[str], core: int = SERVER_CORE) -> list[str]:
+    if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
+        return ["taskset", "-c", str(core), *cmd]
+    return cmd
+
+
+class Stack:
+    """A target's processes on loopback. ``urls``: WebSocket URLs, one per worker."""
+
+    def __init__(self, name: str, **env: str) -> None:
+        self.name = name
+        self.target = TARGETS[name]
+        self.tmp = Path(tempfile.mkdtemp(prefix="chat-bench-"))
+        self.procs: list[subprocess.Popen] = []
+        self.workers: list[subprocess.Popen] = []
+        self.ports: list[int] = []
+        self.postgres: Postgres | None = None
+        self.env = {
+            **{k: v for k, v in os.environ.items() if k not in {"TEST_DATABASE", "DATABASE_URL"}},
+            "SECRET_KEY": secrets.token_urlsafe(40),
+            "SQLITE_PATH": str(self.tmp / "db.sqlite3"),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DEBUG": "false",
+            "CHAT_GUEST_RATE": "1000000/minute",
+            "CHAT_SEND_RATE": "1000000",
+            "CHAT_MAX_CONNECTIONS_PER_USER": "1000000",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"ws://127.0.0.1:{port}/ws/chat/" for port in self.ports]
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.ports[0]}"
+
+    def start(self) -> None:
+        target = self.target
+        if target.server == "reference":
+            port = free_port()
+            self._spawn(
+                [sys.executable, str(ROOT / "bench/reference_server.py"), "--port", str(port)]
+            )
+            wait_for_port(port, process=self.procs[-1])
+            self.ports.append(port)
+            return
+        if target.layer:
+            redis_port = free_port()
+            self._spawn(
+                ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"]
+            )
+            wait_for_port(redis_port)
+            self.env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+            self.env["CHANNEL_LAYER"] = target.layer
+        if target.database == "postgresql":
+            pg_ctl = shutil.which("pg_ctl") or max(
+                Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), default=None
+            )
+            if pg_ctl is None:
+                raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
+            self.postgres = postgres_in_tempdir(str(pg_ctl))
+            self.env["DATABASE_URL"] = (
+                f"postgres://postgres@127.0.0.1:{self.postgres.port}/postgres"
+            )
+        self.manage("migrate", "-v0")
+        for _ in range(target.workers):
+            self.start_worker(free_port())
+
+    def start_worker(self, port: int, index: int | None = None) -> None:
+        """Start (or, with ``index``, restart in place) one server process on ``port``."""
+        if self.target.server == "daphne":
+            cmd = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), self.target.app]
+        elif self.target.app == "chatsite.asgi:application":
+            cmd = ["-m", "chatsite.serve", "--port", str(port), "--log-level", "warning"]
+        else:
+            cmd = [
+                "-m", "uvicorn", "--port", str(port), "--ws", "websockets-sansio",
+                "--loop", "uvloop", "--http", "httptools", "--lifespan", "off",
+                "--no-access-log", "--log-level", "warning", "--ws-per-message-deflate", "false",
+                self.target.app,
+            ]  # fmt: skip
+        process = self._spawn([sys.executable, *cmd])
+        wait_for_port(port, process=process, timeout=60)
+        if index is None:
+            self.workers.append(process)
+            self.ports.append(port)
+        else:
+            self.workers[index] = process
+
+    def _spawn(self, cmd: list[str]) -> subprocess.Popen:
+        log = (self.tmp / f"proc-{len(self.procs)}.log").open("ab")
+        process = subprocess.Popen(
+            pinned(cmd), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=raise_open_files,
+        )  # fmt: skip
+        self.procs.append(process)
+        return process
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
+
+    def seed(self, command: str, count: int) -> dict[str, Any]:
+        """``bench.seed`` in the server's environment: {"result": ..., "general": room id}."""
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.seed", command, str(count)],
+            cwd=ROOT, env=self.env, check=True, capture_output=True,
+        )  # fmt: skip
+        return orjson.loads(out.stdout)
+
+    def stop(self) -> None:
+        for process in self.procs:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.procs:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if self.postgres is not None:
+            self.postgres.remove()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def post_json(url: str, token: str | None = None) -> dict:
+    request = urllib.request.Request(url, method="POST")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+# --- numbers -------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q``-th percentile (0-100), nearest rank; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, round(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_bytes(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+
+
+def save(scenario: str, result: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    result = {"scenario": scenario, "cores": os.cpu_count(), "at": time.time(), **result}
+    out = RESULTS / f"{scenario}-{result.get('target', 'x')}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(result, indent=2))
+    return out
+
+
+def ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} ms"

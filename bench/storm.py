@@ -1,0 +1,193 @@
+"""Scenario 4, reconnect storm: 5,000 joined clients dropped at once.
+
+    python -m bench.storm --target uvicorn --clients 5000
+
+The clients join the lobby room and follow it while a sender posts 10 messages/s on its own
+connection. Then every client connection is cut at once (as when a proxy restarts or a
+network blips) while the sender goes on. Each client reconnects as the browser client does
+(exponential backoff with jitter: first try after 0.25-0.5 s), joins with its cursor, gets
+the replay, and follows again. Reported: the time from the drop until every client is back
+and has every message acknowledged up to the drop (its cursor reached it), the slowest
+client, and loss (a client's stream skipping an acknowledged message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+
+from bench.common import TARGETS, Stack, pin_generator, save
+from bench.wire import ChatSocket, Frame, HandshakeFailed, open_socket
+
+USERS = 500
+RATE = 10.0  # sender messages/s
+CONNECT_BATCH = 250
+
+
+class Client:
+    """Follows one room by cursor, reconnecting like ``static/js/socket.js``."""
+
+    def __init__(self, url: str, token: str, room: int) -> None:
+        self.url, self.token, self.room = url, token, room
+        self.cursor = 0
+        self.gaps = 0
+        self.sock: ChatSocket | None = None
+        self.joined = asyncio.Event()
+        self.attempts = 0
+        self.goal = 1 << 62  # the rev to reach after the drop
+        self.reached = asyncio.Event()
+
+    def on_frame(self, frame: Frame) -> None:
+        kind = frame["type"]
+        if kind == "message":
+            rev = frame["message"]["rev"]  # nothing is edited here: revs run 1, 2, 3, ...
+            if rev <= self.cursor:
+                return  # a copy of one already applied
+            if rev != self.cursor + 1:
+                self.gaps += 1
+            self.cursor = rev
+            if rev >= self.goal:
+                self.reached.set()
+        elif kind == "joined" and frame["room"] == self.room:
+            self.cursor = max(self.cursor, frame["cursor"])
+            self.joined.set()
+            if self.cursor >= self.goal:
+                self.reached.set()
+
+    async def connect(self) -> None:
+        while True:
+            try:
+                self.sock = await open_socket(self.url, self.token, self.on_frame)
+                break
+            except (OSError, TimeoutError, HandshakeFailed):
+                base = min(30.0, 0.5 * 2**self.attempts)
+                self.attempts += 1
+                await asyncio.sleep(base / 2 + random.random() * base / 2)
+        self.attempts = 0
+        frame: Frame = {"type": "join", "room": self.room}
+        if self.cursor:
+            frame["cursor"] = self.cursor
+        self.sock.send(frame)
+
+    async def after_drop(self) -> None:
+        self.joined.clear()
+        self.attempts = 1  # the first reconnect waits 0.25-0.5 s, as in the browser
+        await asyncio.sleep(0.25 + random.random() * 0.25)
+        await self.connect()
+
+
+async def measure(stack: Stack, clients: int) -> dict:
+    seeded = stack.seed("users", USERS + 1)
+    people = seeded["result"]
+    room = seeded["general"]
+    fleet = [Client(stack.urls[0], people[n % USERS]["access"], room) for n in range(clients)]
+    for start in range(0, clients, CONNECT_BATCH):
+        batch = fleet[start : start + CONNECT_BATCH]
+        await asyncio.gather(*(client.connect() for client in batch))
+        await asyncio.gather(*(client.joined.wait() for client in batch))
+
+    acked: list[int] = []
+    sender = await open_socket(
+        stack.urls[0],
+        people[USERS]["access"],
+        lambda f: acked.append(f["message"]["seq"]) if f["type"] == "ack" else None,
+    )
+    sender.send({"type": "join", "room": room})
+    stop = asyncio.Event()
+
+    async def send_forever() -> None:
+        n = 0
+        while not stop.is_set():
+            sender.send({"type": "send", "room": room, "body": f"m{n}", "client_id": f"s{n}"})
+            n += 1
+            await asyncio.sleep(1 / RATE)
+
+    sending = asyncio.create_task(send_forever())
+    await asyncio.sleep(3)  # the room is busy; everyone follows it live
+    for client in fleet:
+        assert client.sock is not None
+        client.sock.abort()
+    dropped = time.monotonic()
+    target = acked[-1] if acked else 0
+    back: list[float] = []
+
+    async def recover(client: Client) -> None:
+        client.goal = target
+        if client.cursor >= target:
+            client.reached.set()
+        await client.after_drop()
+        await client.joined.wait()
+        await client.reached.wait()
+        back.append(time.monotonic() - dropped)
+
+    await asyncio.wait_for(asyncio.gather(*(recover(c) for c in fleet)), 120)
+    all_back = time.monotonic() - dropped
+    await asyncio.sleep(2)  # live again: a few more messages arrive in order
+    stop.set()
+    await sending
+    await asyncio.sleep(0.5)  # the last acks
+    final = acked[-1]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(client.cursor < final for client in fleet):
+        await asyncio.sleep(0.1)
+    behind = sum(1 for client in fleet if client.cursor < final)
+    gaps = sum(client.gaps for client in fleet)
+    for client in fleet:
+        if client.sock is not None:
+            client.sock.abort()
+    sender.abort()
+    return {
+        "clients": clients,
+        "messages_before_drop": target,
+        "all_back_s": all_back,
+        "median_back_s": statistics.median(back),
+        "lost": gaps + behind,
+        "clients_behind_at_end": behind,
+    }
+
+
+async def run(target: str, clients: int, repeats: int) -> dict:
+    runs = []
+    for _ in range(repeats):
+        with Stack(target) as stack:
+            result = await measure(stack, clients)
+        runs.append(result)
+        print(
+            f"  {target:12} {clients:,} clients back and caught up in "
+            f"{result['all_back_s']:.1f} s (median client {result['median_back_s']:.1f} s), "
+            f"lost {result['lost']}",
+            flush=True,
+        )
+    return {
+        "target": target,
+        "about": TARGETS[target].about,
+        "runs": runs,
+        "median": {
+            "all_back_s": statistics.median(r["all_back_s"] for r in runs),
+            "median_back_s": statistics.median(r["median_back_s"] for r in runs),
+        },
+        "lost_total": sum(r["lost"] for r in runs),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", choices=sorted(TARGETS), default="uvicorn")
+    parser.add_argument("--clients", type=int, default=5_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    pin_generator()
+    result = asyncio.run(run(args.target, args.clients, args.repeats))
+    out = save("storm", result)
+    print(
+        f"storm {args.target}: {args.clients:,} clients back and caught up in "
+        f"{result['median']['all_back_s']:.1f} s, lost {result['lost_total']} "
+        f"(median of {args.repeats}) -> {out.name}"
+    )
+
+
+if __name__ == "__main__":
+    main()
