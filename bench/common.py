@@ -152,7 +152,7 @@ class Stack:
             )
             if pg_ctl is None:
                 raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
-            self.postgres = postgres_in_tempdir(str(pg_ctl))
+            self.postgres = postgres_in_tempdir(str(pg_ctl), durable=True)  # acks mean on disk
             self.env["DATABASE_URL"] = (
                 f"postgres://postgres@127.0.0.1:{self.postgres.port}/postgres"
             )

@@ -44,6 +44,7 @@ class Postgres:
     user: str = "postgres"
     run_as: str | None = None
     bindir: Path = field(default_factory=Path)
+    durable: bool = False  # False: fsync and synchronous commit off, for quick tests
 
     def _cmd(self, *args: str) -> list[str]:
         cmd = [str(self.bindir / args[0]), *args[1:]]
@@ -64,10 +65,10 @@ class Postgres:
         self.resume()
 
     def resume(self) -> None:
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.datadir} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.datadir} "
+        options += "-c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(
             self._cmd(
                 "pg_ctl",
@@ -103,8 +104,9 @@ def postgres_user_exists() -> bool:
     return True
 
 
-def postgres_in_tempdir(pg_ctl: str) -> Postgres:
-    """A new throwaway PostgreSQL server (fsync off) in its own temporary folder, started.
+def postgres_in_tempdir(pg_ctl: str, *, durable: bool = False) -> Postgres:
+    """A new throwaway PostgreSQL server in its own temporary folder, started; ``durable``
+    keeps PostgreSQL's default fsync and synchronous commit (benchmarks), else both are off.
 
     Not under a private temporary folder such as pytest's ``tmp_path``: as root the server
     runs as the ``postgres`` user, which must be able to reach its data folder.
@@ -115,6 +117,7 @@ def postgres_in_tempdir(pg_ctl: str) -> Postgres:
         port=free_port(),
         run_as="postgres" if os.geteuid() == 0 else None,
         bindir=Path(pg_ctl).resolve().parent,
+        durable=durable,
     )
     server.start()
     return server
