@@ -43,11 +43,18 @@ prod-down:
 prod-status:
 	$(PY) -m ops.stack status
 
-# Benchmarks are not tests: results go to bench/results/ (see bench/README.md).
-BENCH_TARGETS ?= reference embedded embedded-uvicorn redis-core redis-pubsub
+# Benchmarks are not tests: each scenario saves JSON under bench/results/ (git-ignored) and
+# bench.report prints the table (see bench/README.md). About 45 minutes on 2 cores.
+FANOUT_TARGETS ?= reference tutorial daphne uvicorn redis redis-pubsub
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
-	@for target in $(BENCH_TARGETS); do $(PY) -m bench.fanout --target $$target || exit 1; done
+	@for target in $(FANOUT_TARGETS); do $(PY) -m bench.fanout --target $$target || exit 1; done
+	$(PY) -m bench.rooms
+	$(PY) -m bench.idle
+	$(PY) -m bench.storm
+	@for target in uvicorn postgresql; do $(PY) -m bench.history --target $$target || exit 1; done
+	@for target in uvicorn postgresql; do $(PY) -m bench.ack --target $$target || exit 1; done
+	$(PY) -m bench.report
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

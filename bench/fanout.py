@@ -1,5 +1,7 @@
-"""Scenario 1, fan-out: one room, N receivers, one sender; the offered rate steps up until p99
-passes 100 ms or anything is lost. The result is the highest clean rate in deliveries/s.
+"""Scenario 1, fan-out: one room, N receivers, one sender; the offered rate steps up. The
+result is the highest clean rate in deliveries/s (p99 <= 100 ms, nothing lost); the sweep
+goes on past p99 100 ms until something is lost (or p99 passes 1 s), which also gives the
+highest rate with nothing lost at any latency (how the tutorial consumer is compared).
 
     python -m bench.fanout --target uvicorn --repeats 3
     python -m bench.fanout --target reference          # the ceiling
@@ -19,8 +21,9 @@ import time
 from bench.common import TARGETS, Stack, percentile, pin_generator, save
 from bench.wire import ChatSocket, Frame, join, open_socket
 
-DEFAULT_RATES = "4,10,20,40,60,80,100,120,140,160,200,240"  # messages/s; x receivers
+DEFAULT_RATES = "1,2,4,8,10,20,40,60,80,100,120,140,160,200,240"  # messages/s; x receivers
 STRAGGLERS = 2.0  # seconds to wait for late deliveries after a step
+GIVE_UP_P99_MS = 1000.0
 
 
 async def sweep(
@@ -105,8 +108,8 @@ async def sweep(
             f"  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  lost {result['lost']}",
             flush=True,
         )
-        if not all_steps and not clean(result):
-            break
+        if not all_steps and (result["lost"] or (result["p99_ms"] or 0) > GIVE_UP_P99_MS):
+            break  # past p99 100 ms it goes on, for the highest rate with nothing lost
     for sock in [*sockets, sender]:
         sock.close()
     return steps
@@ -116,6 +119,10 @@ def clean(step: dict) -> bool:
     return not step["lost"] and step["p99_ms"] is not None and step["p99_ms"] <= 100
 
 
+def lossless(step: dict) -> bool:
+    return not step["lost"] and step["p99_ms"] is not None
+
+
 async def run(target: str, receivers: int, rates: list[int], duration: float, repeats: int,
               all_steps: bool) -> dict:  # fmt: skip
     runs = []
@@ -123,9 +130,21 @@ async def run(target: str, receivers: int, rates: list[int], duration: float, re
         with Stack(target) as stack:
             steps = await sweep(stack, receivers, rates, duration, all_steps)
         best = max((s["deliveries_per_s"] for s in steps if clean(s)), default=0.0)
-        runs.append({"steps": steps, "best_clean_deliveries_per_s": best})
-        print(f"  {target:12} run {len(runs)}: best clean {best:,.0f} deliveries/s", flush=True)
+        most = max((s["deliveries_per_s"] for s in steps if lossless(s)), default=0.0)
+        runs.append(
+            {
+                "steps": steps,
+                "best_clean_deliveries_per_s": best,
+                "best_lossless_deliveries_per_s": most,
+            }
+        )
+        print(
+            f"  {target:12} run {len(runs)}: best clean {best:,.0f} deliveries/s, "
+            f"most with nothing lost (any latency) {most:,.0f}",
+            flush=True,
+        )
     bests = [r["best_clean_deliveries_per_s"] for r in runs]
+    mosts = [r["best_lossless_deliveries_per_s"] for r in runs]
     return {
         "target": target,
         "about": TARGETS[target].about,
@@ -134,6 +153,7 @@ async def run(target: str, receivers: int, rates: list[int], duration: float, re
         "runs": runs,
         "best_clean_deliveries_per_s_median": statistics.median(bests),
         "best_clean_deliveries_per_s_each": bests,
+        "best_lossless_deliveries_per_s_median": statistics.median(mosts),
     }
 
 
