@@ -19,20 +19,29 @@ def messages_before(
 ) -> tuple[list[ChatMessage], bool]:
     """The ``limit`` messages just before ``before`` (or the latest), ascending, and whether
     older ones exist. Keyset on (room, seq): the same cost at any depth."""
-    qs = ChatMessage.objects.filter(room=room).select_related("author")
+    qs = ChatMessage.objects.filter(room=room)
     if before is not None:
         qs = qs.filter(seq__lt=before)
-    rows = list(qs.order_by("-seq")[: limit + 1])
+    rows = _with_authors(list(qs.order_by("-seq")[: limit + 1]))
     return rows[:limit][::-1], len(rows) > limit
 
 
 def messages_changed_since(*, room_id: int, cursor: int, limit: int) -> list[ChatMessage]:
     """Messages whose latest change is after ``cursor``, ascending by rev (at most ``limit``)."""
-    return list(
-        ChatMessage.objects.filter(room_id=room_id, rev__gt=cursor)
-        .select_related("author")
-        .order_by("rev")[:limit]
+    return _with_authors(
+        list(ChatMessage.objects.filter(room_id=room_id, rev__gt=cursor).order_by("rev")[:limit])
     )
+
+
+def _with_authors(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Give each message its author, loading each distinct author once.
+
+    A page has few authors; ``select_related`` would build a User for every row.
+    """
+    authors = User.objects.in_bulk({message.author_id for message in messages})
+    for message in messages:
+        message.author = authors[message.author_id]
+    return messages
 
 
 def rooms_with_summary(*, user: User) -> QuerySet[ChatRoom]:

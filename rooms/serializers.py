@@ -11,8 +11,7 @@ def iso(moment: datetime | None) -> str | None:
     """ISO 8601 UTC with milliseconds: ``2026-11-22T10:01:02.123Z``."""
     if moment is None:
         return None
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00"
 
 
 def listing_data(listing: Listing) -> dict[str, Any]:
