@@ -123,14 +123,34 @@ def lossless(step: dict) -> bool:
     return not step["lost"] and step["p99_ms"] is not None
 
 
+def best_clean(steps: list[dict]) -> float:
+    """Deliveries/s of the last step before the first one that is not clean (the sweep goes
+    on past it, but a clean step above a failed one does not count)."""
+    best = 0.0
+    for step in steps:
+        if not clean(step):
+            break
+        best = step["deliveries_per_s"]
+    return best
+
+
+def best_lossless(steps: list[dict]) -> float:
+    """The same for "nothing lost", at any latency."""
+    best = 0.0
+    for step in steps:
+        if not lossless(step):
+            break
+        best = step["deliveries_per_s"]
+    return best
+
+
 async def run(target: str, receivers: int, rates: list[int], duration: float, repeats: int,
               all_steps: bool) -> dict:  # fmt: skip
     runs = []
     for _ in range(repeats):
         with Stack(target) as stack:
             steps = await sweep(stack, receivers, rates, duration, all_steps)
-        best = max((s["deliveries_per_s"] for s in steps if clean(s)), default=0.0)
-        most = max((s["deliveries_per_s"] for s in steps if lossless(s)), default=0.0)
+        best, most = best_clean(steps), best_lossless(steps)
         runs.append(
             {
                 "steps": steps,
