@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
 
-from bench.common import TARGETS, Stack, ms, percentile, pin_generator, save
+from bench.common import TARGETS, Stack, ms, percentile, pin_generator, repeat, save
 from bench.wire import Frame, join, open_socket
 
 SENDERS = 20
@@ -76,25 +75,17 @@ async def measure(stack: Stack, rate: float, duration: float) -> dict:
 
 
 async def run(target: str, rate: float, duration: float, repeats: int) -> dict:
-    runs = []
-    for _ in range(repeats):
-        with Stack(target) as stack:
-            result = await measure(stack, rate, duration)
-        runs.append(result)
-        print(
-            f"  {target:12} {result['sends_per_s']:5.0f} sends/s: ack p50 "
-            f"{ms(result['ack_p50_ms'])} p99 {ms(result['ack_p99_ms'])}, "
-            f"unacked {result['unacked']}",
-            flush=True,
-        )
-    keys = ["ack_p50_ms", "ack_p99_ms", "sends_per_s"]
-    return {
-        "target": target,
-        "about": TARGETS[target].about,
-        "runs": runs,
-        "median": {key: statistics.median(r[key] for r in runs) for key in keys},
-        "unacked_total": sum(r["unacked"] for r in runs),
-    }
+    result = await repeat(
+        target,
+        repeats,
+        lambda stack: measure(stack, rate, duration),
+        line=lambda r: (
+            f"{r['sends_per_s']:5.0f} sends/s: ack p50 {ms(r['ack_p50_ms'])} "
+            f"p99 {ms(r['ack_p99_ms'])}, unacked {r['unacked']}"
+        ),
+        keys=["ack_p50_ms", "ack_p99_ms", "sends_per_s"],
+    )
+    return {**result, "unacked_total": sum(r["unacked"] for r in result["runs"])}
 
 
 def main() -> None:

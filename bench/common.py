@@ -15,11 +15,13 @@ import resource
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,6 +215,33 @@ class Stack:
         if self.postgres is not None:
             self.postgres.remove()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+async def repeat(
+    target: str,
+    repeats: int,
+    measure: Callable[[Stack], Awaitable[dict[str, Any]]],
+    *,
+    line: Callable[[dict[str, Any]], str],
+    keys: list[str],
+) -> dict[str, Any]:
+    """Run ``measure`` on a fresh ``target`` stack ``repeats`` times, printing ``line`` of
+    each run; the runs, the medians of ``keys``, and the total ``lost`` when runs count it."""
+    runs = []
+    for _ in range(repeats):
+        with Stack(target) as stack:
+            result = await measure(stack)
+        runs.append(result)
+        print(f"  {target:12} {line(result)}", flush=True)
+    summary: dict[str, Any] = {
+        "target": target,
+        "about": TARGETS[target].about,
+        "runs": runs,
+        "median": {key: statistics.median(run[key] for run in runs) for key in keys},
+    }
+    if all("lost" in run for run in runs):
+        summary["lost_total"] = sum(run["lost"] for run in runs)
+    return summary
 
 
 def post_json(url: str, token: str | None = None) -> dict:

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 
 from bench.common import TARGETS, Stack, percentile, pin_generator, save
 from bench.wire import ChatSocket, Frame, join, open_socket
@@ -126,19 +127,18 @@ def lossless(step: dict) -> bool:
 def best_clean(steps: list[dict]) -> float:
     """Deliveries/s of the last step before the first one that is not clean (the sweep goes
     on past it, but a clean step above a failed one does not count)."""
-    best = 0.0
-    for step in steps:
-        if not clean(step):
-            break
-        best = step["deliveries_per_s"]
-    return best
+    return _last_before_failure(steps, clean)
 
 
 def best_lossless(steps: list[dict]) -> float:
     """The same for "nothing lost", at any latency."""
+    return _last_before_failure(steps, lossless)
+
+
+def _last_before_failure(steps: list[dict], ok: Callable[[dict], bool]) -> float:
     best = 0.0
     for step in steps:
-        if not lossless(step):
+        if not ok(step):
             break
         best = step["deliveries_per_s"]
     return best

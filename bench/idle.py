@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
 
-from bench.common import TARGETS, Stack, cpu_seconds, pin_generator, rss_bytes, save
+from bench.common import TARGETS, Stack, cpu_seconds, pin_generator, repeat, rss_bytes, save
 from bench.wire import ChatSocket, join, open_socket
 
 USERS = 500  # connections are spread over this many identities
@@ -62,25 +61,17 @@ async def measure(stack: Stack, connections: int, idle_seconds: float) -> dict:
 
 
 async def run(target: str, connections: int, idle_seconds: float, repeats: int) -> dict:
-    runs = []
-    for _ in range(repeats):
-        with Stack(target) as stack:
-            result = await measure(stack, connections, idle_seconds)
-        runs.append(result)
-        print(
-            f"  {target:12} {result['open_at_end']:,} open: "
-            f"{result['kb_per_connection']:.1f} KB/connection "
-            f"(RSS {result['rss_warm_mb']:.0f} -> {result['rss_full_mb']:.0f} MB), "
-            f"idle CPU {result['idle_cpu_percent']:.2f}% of a core, ramp {result['ramp_s']:.1f} s",
-            flush=True,
-        )
-    keys = ["kb_per_connection", "idle_cpu_percent", "ramp_s"]
-    return {
-        "target": target,
-        "about": TARGETS[target].about,
-        "runs": runs,
-        "median": {key: statistics.median(r[key] for r in runs) for key in keys},
-    }
+    return await repeat(
+        target,
+        repeats,
+        lambda stack: measure(stack, connections, idle_seconds),
+        line=lambda r: (
+            f"{r['open_at_end']:,} open: {r['kb_per_connection']:.1f} KB/connection "
+            f"(RSS {r['rss_warm_mb']:.0f} -> {r['rss_full_mb']:.0f} MB), "
+            f"idle CPU {r['idle_cpu_percent']:.2f}% of a core, ramp {r['ramp_s']:.1f} s"
+        ),
+        keys=["kb_per_connection", "idle_cpu_percent", "ramp_s"],
+    )
 
 
 def main() -> None:

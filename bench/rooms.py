@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
 import time
 
-from bench.common import TARGETS, Stack, ms, percentile, pin_generator, save
+from bench.common import TARGETS, Stack, ms, percentile, pin_generator, repeat, save
 from bench.wire import Frame, join, open_socket
 
 STRAGGLERS = 3.0
@@ -84,26 +83,18 @@ async def measure(stack: Stack, rooms: int, duration: float) -> dict:
 
 
 async def run(target: str, rooms: int, duration: float, repeats: int) -> dict:
-    runs = []
-    for _ in range(repeats):
-        with Stack(target) as stack:
-            result = await measure(stack, rooms, duration)
-        runs.append(result)
-        print(
-            f"  {target:12} {result['messages_per_s']:6.0f} msg/s in {rooms} rooms"
-            f"  ack p50 {ms(result['ack_p50_ms'])} p99 {ms(result['ack_p99_ms'])}"
-            f"  delivery p50 {ms(result['delivery_p50_ms'])} p99 {ms(result['delivery_p99_ms'])}"
-            f"  lost {result['lost']}",
-            flush=True,
-        )
-    keys = ["messages_per_s", "ack_p50_ms", "ack_p99_ms", "delivery_p50_ms", "delivery_p99_ms"]
-    return {
-        "target": target,
-        "about": TARGETS[target].about,
-        "runs": runs,
-        "median": {key: statistics.median(r[key] for r in runs) for key in keys},
-        "lost_total": sum(r["lost"] for r in runs),
-    }
+    return await repeat(
+        target,
+        repeats,
+        lambda stack: measure(stack, rooms, duration),
+        line=lambda r: (
+            f"{r['messages_per_s']:6.0f} msg/s in {rooms} rooms"
+            f"  ack p50 {ms(r['ack_p50_ms'])} p99 {ms(r['ack_p99_ms'])}"
+            f"  delivery p50 {ms(r['delivery_p50_ms'])} p99 {ms(r['delivery_p99_ms'])}"
+            f"  lost {r['lost']}"
+        ),
+        keys=["messages_per_s", "ack_p50_ms", "ack_p99_ms", "delivery_p50_ms", "delivery_p99_ms"],
+    )
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import random
 import statistics
 import time
 
-from bench.common import TARGETS, Stack, pin_generator, save
+from bench.common import TARGETS, Stack, pin_generator, repeat, save
 from bench.wire import ChatSocket, Frame, HandshakeFailed, open_socket
 
 USERS = 500
@@ -150,27 +150,16 @@ async def measure(stack: Stack, clients: int) -> dict:
 
 
 async def run(target: str, clients: int, repeats: int) -> dict:
-    runs = []
-    for _ in range(repeats):
-        with Stack(target) as stack:
-            result = await measure(stack, clients)
-        runs.append(result)
-        print(
-            f"  {target:12} {clients:,} clients back and caught up in "
-            f"{result['all_back_s']:.1f} s (median client {result['median_back_s']:.1f} s), "
-            f"lost {result['lost']}",
-            flush=True,
-        )
-    return {
-        "target": target,
-        "about": TARGETS[target].about,
-        "runs": runs,
-        "median": {
-            "all_back_s": statistics.median(r["all_back_s"] for r in runs),
-            "median_back_s": statistics.median(r["median_back_s"] for r in runs),
-        },
-        "lost_total": sum(r["lost"] for r in runs),
-    }
+    return await repeat(
+        target,
+        repeats,
+        lambda stack: measure(stack, clients),
+        line=lambda r: (
+            f"{clients:,} clients back and caught up in {r['all_back_s']:.1f} s "
+            f"(median client {r['median_back_s']:.1f} s), lost {r['lost']}"
+        ),
+        keys=["all_back_s", "median_back_s"],
+    )
 
 
 def main() -> None:
