@@ -297,8 +297,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         top = base
         try:
             limit = self.chat["REPLAY_MAX"]
-            recent = self.hub.recent_after(room_id, cursor) if use_recent else None
-            if cursor is not None and recent is not None and len(recent) <= limit:
+            # From memory only if it holds every change up to ``base``: those are committed,
+            # and the client's cursor will jump to ``top`` >= ``base``.
+            recent = self.hub.recent_after(room_id, cursor, base) if use_recent else None
+            if recent is not None and len(recent) <= limit:
                 for rev, text, frame in recent:  # already encoded: no database, no encoding
                     self.outbox.put(text, frame)
                     top = max(top, rev)
