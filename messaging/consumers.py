@@ -289,33 +289,36 @@ class ChatConsumer(AsyncWebsocketConsumer):
     ) -> int:
         """Send what changed after ``cursor`` (or ``reset``), then what arrived meanwhile.
 
-        What changed comes from the hub's recent frames when they reach back to ``cursor``
-        (``use_recent``), else from the database. Live frames for the room are held while
-        the replay is read, then released minus the copies the replay already sent, so the
-        client sees one ordered stream.
+        What changed comes from the hub's recent frames when they reach back to ``cursor``,
+        else from the database. From memory, the replay ends at the last frame this process
+        has received, not at ``base``: a change committed but still on its way here arrives
+        live after ``joined``, in order. Live frames for the room are held meanwhile, then
+        released minus the copies the replay already sent, so the client sees one ordered
+        stream.
         """
         top = base
         try:
-            limit = self.chat["REPLAY_MAX"]
-            # From memory only if it holds every change up to ``base``: those are committed,
-            # and the client's cursor will jump to ``top`` >= ``base``.
-            recent = self.hub.recent_after(room_id, cursor, base) if use_recent else None
-            if recent is not None and len(recent) <= limit:
-                for rev, text, frame in recent:  # already encoded: no database, no encoding
-                    self.outbox.put(text, frame)
-                    top = max(top, rev)
-            elif cursor is not None:
-                changed = await amessages_changed_since(
-                    room_id=room_id, cursor=cursor, limit=limit + 1
-                )
-                if len(changed) > limit:
-                    top = max(top, await aroom_last_seq(room_id=room_id))
-                    self.push({"type": "reset", "room": room_id, "cursor": top})
+            if cursor is not None:
+                limit = self.chat["REPLAY_MAX"]
+                since = cursor
+                recent = self.hub.recent_after(room_id, cursor) if use_recent else None
+                if recent is not None and len(recent) <= limit:
+                    for rev, text, frame in recent:  # already framed: no query, no encoding
+                        self.outbox.put(text, frame)
+                        since = rev
+                    top = since  # not ``base``: what is not here yet will come live
                 else:
-                    for message in changed:
-                        self.push({"type": "message", "message": message_data(message)})
-                        top = max(top, message.rev)
-                    self.sent_rev[room_id] = max(self.sent_rev.get(room_id, 0), top)
+                    changed = await amessages_changed_since(
+                        room_id=room_id, cursor=since, limit=limit + 1
+                    )
+                    if len(changed) > limit:
+                        top = max(top, await aroom_last_seq(room_id=room_id))
+                        self.push({"type": "reset", "room": room_id, "cursor": top})
+                    else:
+                        for message in changed:
+                            self.push({"type": "message", "message": message_data(message)})
+                            top = max(top, message.rev)
+                self.sent_rev[room_id] = max(self.sent_rev.get(room_id, 0), top)
         finally:
             held = self.holding.pop(room_id, [])
         for text, rev in held:

@@ -73,11 +73,9 @@ class Recent:
                 self.frames.clear()  # we missed some: the run starts again here
         self.frames.append((rev, text, frame))
 
-    def after(self, cursor: int, through: int) -> list[tuple[int, str, bytes]] | None:
-        """Every frame after ``cursor``, or None unless the window holds every rev from
-        ``cursor + 1`` up to at least ``through`` (the room's last rev when the caller looked:
-        a later broadcast still on its way is not here yet, but will arrive live)."""
-        if not self.frames or self.frames[0][0] > cursor + 1 or self.frames[-1][0] < through:
+    def after(self, cursor: int) -> list[tuple[int, str, bytes]] | None:
+        """Every frame after ``cursor``, or None when the window does not reach back to it."""
+        if not self.frames or self.frames[0][0] > cursor + 1:
             return None
         start = cursor + 1 - self.frames[0][0]
         return list(itertools.islice(self.frames, max(start, 0), None))
@@ -207,13 +205,10 @@ class Hub:
             for conn in tuple(conns):
                 conn.forget_room(event["room"], event.get("text"))
 
-    def recent_after(
-        self, room_id: int, cursor: int | None, through: int
-    ) -> list[tuple[int, str, bytes]] | None:
-        """The room's frames after ``cursor`` (and through ``through`` at least) from memory,
-        or None if memory does not hold them all."""
+    def recent_after(self, room_id: int, cursor: int) -> list[tuple[int, str, bytes]] | None:
+        """The room's frames after ``cursor`` from memory, or None if memory does not reach."""
         recent = self.recent.get(room_id)
-        return None if recent is None or cursor is None else recent.after(cursor, through)
+        return None if recent is None else recent.after(cursor)
 
     # --- connections, rooms, presence ----------------------------------------------------
 
