@@ -596,3 +596,30 @@ async def test_auth_frame_cannot_change_user_or_use_a_refresh_token(person):
     await client.send(type="auth", token=refresh)
     assert (await client.expect("error"))["code"] == "forbidden"
     await client.close()
+
+
+async def test_a_rejoin_from_memory_never_skips_a_change_still_on_its_way(person, room):
+    """The hub's recent frames end at 3 while the room has committed 4, whose broadcast has
+    not arrived yet: the rejoin is replayed to 3, says cursor 3, and 4 then arrives live."""
+    from chatsite.realtime import apublish_all, collecting
+
+    alice = await person()
+    watcher = await connect(alice)  # keeps the room watched, so the hub keeps its frames
+    await watcher.join(room.id)
+    send = database_sync_to_async(message_send)
+    for n in range(3):
+        await send(room_id=room.id, author=alice, body=f"m{n}", client_id=f"c{n}")
+        await watcher.expect("message")
+    # Committed; its broadcast held back (``collecting`` hands the events to us instead).
+    _, in_flight = await database_sync_to_async(collecting(message_send))(
+        room_id=room.id, author=alice, body="late", client_id="late"
+    )
+    client = await connect(alice)
+    await client.send(type="join", room=room.id, cursor=1)
+    replay = [(await client.expect("message"))["message"]["seq"] for _ in range(2)]
+    assert replay == [2, 3]
+    assert (await client.expect("joined"))["cursor"] == 3  # not 4: 4 has not been sent
+    await apublish_all(in_flight)
+    assert (await client.expect("message"))["message"]["seq"] == 4
+    await client.close()
+    await watcher.close()

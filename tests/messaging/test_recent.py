@@ -4,8 +4,8 @@ window never claims a run of revs it does not wholly hold."""
 from messaging.hub import Recent
 
 
-def frames(recent, cursor, through=0):
-    found = recent.after(cursor, through)
+def frames(recent, cursor):
+    found = recent.after(cursor)
     return None if found is None else [rev for rev, _, _ in found]
 
 
@@ -33,13 +33,3 @@ def test_the_window_keeps_the_latest_frames_only():
         recent.add(rev, f"t{rev}", b"f")
     assert frames(recent, 7) == [8, 9, 10]
     assert frames(recent, 6) is None
-
-
-def test_a_window_short_of_the_rooms_last_change_is_not_used():
-    """Rev 9 is committed (the room says so) but its broadcast has not reached this process:
-    replaying 6..8 and then saying "cursor 9" would lose it, so the database answers."""
-    recent = Recent(size=10)
-    for rev in range(5, 9):
-        recent.add(rev, f"t{rev}", b"f")
-    assert frames(recent, 5, through=8) == [6, 7, 8]
-    assert frames(recent, 5, through=9) is None
