@@ -37,7 +37,7 @@ from messaging.outbox import Outbox
 from messaging.serializers import encode, message_data
 from messaging.servers import closer, limit_frame_size
 from rooms.models import ChatRoom
-from rooms.selectors import room_get_for_user, room_last_seq, room_member_ids
+from rooms.selectors import room_get_for_user, room_last_seq
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +47,7 @@ CLOSE_TOO_MANY = 4429
 CLOSE_TOO_BIG = 1009
 
 
-def _room_for_join(*, room_id: int, user: User) -> tuple[ChatRoom, list[int]]:
-    room = room_get_for_user(room_id=room_id, user=user)
-    return room, room_member_ids(room=room)
-
-
-aroom_for_join = database_sync_to_async(_room_for_join)
+aroom_get_for_user = database_sync_to_async(room_get_for_user)
 aroom_last_seq = database_sync_to_async(room_last_seq)
 amessages_changed_since = database_sync_to_async(selectors.messages_changed_since)
 # Writes return (result, events): the events their commit published, for us to broadcast
@@ -100,7 +95,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user_id = self.user.id
         self.user_json = user_data(self.user)
         self.conn_id = uuid.uuid4().hex
-        self.rooms: dict[int, tuple[ChatRoom, list[int]]] = {}
+        self.rooms: dict[int, ChatRoom] = {}
         self.holding: dict[int, list[tuple[str, int | None]]] = {}
         self.sent_rev: dict[int, int] = {}  # room -> highest rev this socket was sent
         self._resyncing: asyncio.Task[None] | None = None
@@ -254,9 +249,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_join(self, frame: dict[str, Any]) -> None:
         room_id = frame["room"]
         if room_id not in self.rooms:
-            room, members = await aroom_for_join(room_id=room_id, user=self.user)
+            room = await aroom_get_for_user(room_id=room_id, user=self.user)
             self.holding[room_id] = []
-            self.rooms[room_id] = (room, members)
+            self.rooms[room_id] = room
             try:
                 await self.hub.room_join(room_id, self)
             except BaseException:
@@ -264,7 +259,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 self.rooms.pop(room_id, None)
                 raise
         else:
-            room = self.rooms[room_id][0]
+            room = self.rooms[room_id]
             self.holding.setdefault(room_id, [])
         cursor = await self._replay(room_id, frame.get("cursor"), base=room.last_seq)
         await self._push_joined(room_id, cursor)
@@ -379,7 +374,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_read(self, frame: dict[str, Any]) -> None:
         room_id = self._joined(frame)
         _, events = await aroom_mark_read(
-            room=self.rooms[room_id][0], user=self.user, seq=frame["seq"]
+            room=self.rooms[room_id], user=self.user, seq=frame["seq"]
         )
         await self._broadcast(events)
 

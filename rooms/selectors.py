@@ -34,12 +34,6 @@ def room_last_seq(*, room_id: int) -> int:
     return ChatRoom.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
 
 
-def room_member_ids(*, room: ChatRoom) -> list[int]:
-    if room.kind == ChatRoom.PUBLIC:
-        return []
-    return list(Membership.objects.filter(room=room).values_list("user_id", flat=True))
-
-
 def listings_all() -> QuerySet[Listing]:
     return Listing.objects.select_related("owner").order_by("-created_at", "-id")
 
