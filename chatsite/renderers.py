@@ -24,6 +24,4 @@ class ORJSONRenderer(JSONRenderer):
     ) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(
-            data, default=_fallback.default, option=orjson.OPT_PASSTHROUGH_DATETIME
-        )
+        return orjson.dumps(data, default=_fallback.default, option=orjson.OPT_PASSTHROUGH_DATETIME)

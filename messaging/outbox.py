@@ -33,7 +33,6 @@ class Outbox:
         self._backlog = transport_backlog_probe(send)
         self._close = closer(send)
         self._direct = direct_writer(send)
-        self._writing = False
         self._task: asyncio.Task[None] | None = None  # the writer, while there is work
 
     def put(self, text: str, frame: bytes | None = None) -> None:
@@ -47,8 +46,9 @@ class Outbox:
         ):
             self._overflow()
             return
-        if self._direct is not None and not self._queue and not self._writing:
-            # Nothing ahead of it: write now, in order, without waking the writer task.
+        if self._direct is not None:
+            # Written now, without a writer task. Nothing can be queued ahead of it: under a
+            # direct writer only ``close`` queues, and nothing is put after a close.
             self._queued_bytes -= len(text)
             self._direct(frame if frame is not None else text_frame(text.encode()))
             return
@@ -83,11 +83,7 @@ class Outbox:
                 await self._close(message["code"])
                 return
             self._queued_bytes -= len(message["text"])
-            self._writing = True
-            try:
-                await self._send(message)
-            finally:
-                self._writing = False
+            await self._send(message)
 
     async def aclose(self) -> None:
         self._closed = True

@@ -108,31 +108,27 @@ def closer(send: Any) -> Callable[[int], Awaitable[None]]:
     return close_uvicorn
 
 
-def direct_writer(send: Any) -> Callable[[bytes], bool] | None:
+def direct_writer(send: Any) -> Callable[[bytes], None] | None:
     """A function writing an already-framed text frame (``text_frame``) at once, or None.
 
     The ASGI path costs a task switch, an awaited call and the framing of the message per
-    receiver; a broadcast to 500 sockets would pay that 500 times. Returns False when the
-    socket is no longer open (the frame is dropped, as a closed socket's frames are).
+    receiver; a broadcast to 500 sockets would pay that 500 times. On a socket no longer
+    open the frame is dropped, as a closed socket's frames are.
     """
     if (daphne := daphne_protocol(send)) is not None:
         is_open = daphne.STATE_OPEN
 
-        def write_daphne(frame: bytes) -> bool:
-            if daphne.state != is_open:
-                return False
-            daphne.transport.write(frame)
-            return True
+        def write_daphne(frame: bytes) -> None:
+            if daphne.state == is_open:
+                daphne.transport.write(frame)
 
         return write_daphne
     if (uvicorn := uvicorn_protocol(send)) is not None:
         transport = uvicorn.transport
 
-        def write_uvicorn(frame: bytes) -> bool:
-            if uvicorn.close_sent or transport.is_closing():
-                return False
-            transport.write(frame)
-            return True
+        def write_uvicorn(frame: bytes) -> None:
+            if not uvicorn.close_sent and not transport.is_closing():
+                transport.write(frame)
 
         return write_uvicorn
     return None
@@ -146,9 +142,8 @@ def transport_backlog_probe(send: Any) -> Callable[[], int] | None:
     """
     if (uvicorn := uvicorn_protocol(send)) is not None:
         return uvicorn.transport.get_write_buffer_size
-    if not isinstance(send, functools.partial) or not send.args:
-        return None
-    transport = getattr(send.args[0], "transport", None)
+    daphne = daphne_protocol(send)
+    transport = getattr(daphne, "transport", None)
     if transport is None or not hasattr(transport, "_tempDataLen"):
         return None
 

@@ -58,13 +58,24 @@ async def test_a_reader_that_keeps_up_gets_everything_in_order():
 
 
 class FakeTransport:
+    """Twisted's transport for a client that reads nothing: every write stays unsent."""
+
     def __init__(self) -> None:
         self.dataBuffer = b""
         self.offset = 0
         self._tempDataLen = 0
 
+    def write(self, data: bytes) -> None:
+        self._tempDataLen += len(data)
+
 
 class FakeProtocol:
+    """Daphne's protocol as far as the outbox looks: autobahn's payload limit and open state,
+    on a Twisted transport."""
+
+    maxMessagePayloadSize = 0
+    STATE_OPEN = state = 3
+
     def __init__(self) -> None:
         self.transport = FakeTransport()
 
@@ -73,7 +84,7 @@ async def test_daphne_backlog_counts_bytes_twisted_has_not_written():
     protocol = FakeProtocol()
 
     async def handle_reply(protocol, message):
-        protocol.transport._tempDataLen += len(message.get("text", ""))  # never drained
+        raise AssertionError("under Daphne frames go to the transport, not through ASGI")
 
     send = functools.partial(handle_reply, protocol)
     probe = transport_backlog_probe(send)
