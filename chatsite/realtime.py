@@ -31,12 +31,6 @@ def room_group(room_id: int) -> str:
     return f"room.{room_id}"
 
 
-def room_of_group(group: str) -> int | None:
-    """The room id of a ``room.<id>`` group; None for any other group."""
-    prefix, _, rest = group.partition(".")
-    return int(rest) if prefix == "room" and rest.isdigit() else None
-
-
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 

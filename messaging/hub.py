@@ -24,7 +24,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chatsite import metrics
-from chatsite.realtime import EVENT_TYPE, apublish, room_group, room_of_group
+from chatsite.realtime import EVENT_TYPE, apublish, room_group
 from messaging.ephemeral import STORE_ERRORS, LocalStore, RedisStore, get_store, users_sorted
 from messaging.serializers import encode
 from messaging.servers import install_graceful_shutdown, text_frame, tune_gc
@@ -98,7 +98,7 @@ class Hub:
         # memberships, so the heartbeat adds them all again until that succeeds.
         self._resubscribe = False
         self.draining = False  # shutting down: new sockets are sent elsewhere
-        self.recent: dict[int, Recent] = {}  # room -> its latest frames, for rejoins
+        self.recent: dict[str, Recent] = {}  # room group -> its latest frames, for rejoins
 
     def _broadcasts_may_be_lost(self) -> None:
         """The layer failed: re-add our groups until that works, and trust no cached frames."""
@@ -141,8 +141,7 @@ class Hub:
         if conns:
             return
         del self.groups[group]
-        if (room := room_of_group(group)) is not None:
-            self.recent.pop(room, None)  # unwatched from now on: it would get holes
+        self.recent.pop(group, None)  # unwatched from now on: it would get holes
         lock = self._locks.setdefault(group, asyncio.Lock())
         async with lock:
             if group in self._subscribed and not self.groups.get(group):
@@ -185,9 +184,9 @@ class Hub:
             if (seen := event.get("presence")) is not None:
                 self._presence_seen[room] = seen
             if rev is not None and room is not None:
-                recent = self.recent.get(room)
+                recent = self.recent.get(event["group"])
                 if recent is None:
-                    recent = self.recent[room] = Recent(settings.CHAT["RECENT_FRAMES"])
+                    recent = self.recent[event["group"]] = Recent(settings.CHAT["RECENT_FRAMES"])
                 recent.add(rev, text, frame)
             delivered = 0
             for conn in tuple(conns):
@@ -207,7 +206,7 @@ class Hub:
 
     def recent_after(self, room_id: int, cursor: int) -> list[tuple[int, str, bytes]] | None:
         """The room's frames after ``cursor`` from memory, or None if memory does not reach."""
-        recent = self.recent.get(room_id)
+        recent = self.recent.get(room_group(room_id))
         return None if recent is None else recent.after(cursor)
 
     # --- connections, rooms, presence ----------------------------------------------------
