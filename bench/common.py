@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,26 +161,18 @@ class Stack:
         for _ in range(target.workers):
             self.start_worker(free_port())
 
-    def start_worker(self, port: int, index: int | None = None) -> None:
-        """Start (or, with ``index``, restart in place) one server process on ``port``."""
+    def start_worker(self, port: int) -> None:
+        """Start one server process on ``port``: Daphne, or uvicorn configured as in
+        production (``chatsite.serve``, with whichever application the target runs)."""
         if self.target.server == "daphne":
             cmd = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), self.target.app]
-        elif self.target.app == "chatsite.asgi:application":
-            cmd = ["-m", "chatsite.serve", "--port", str(port), "--log-level", "warning"]
         else:
-            cmd = [
-                "-m", "uvicorn", "--port", str(port), "--ws", "websockets-sansio",
-                "--loop", "uvloop", "--http", "httptools", "--lifespan", "off",
-                "--no-access-log", "--log-level", "warning", "--ws-per-message-deflate", "false",
-                self.target.app,
-            ]  # fmt: skip
+            cmd = ["-m", "chatsite.serve", "--port", str(port), "--app", self.target.app]
+            cmd += ["--log-level", "warning"]
         process = self._spawn([sys.executable, *cmd])
         wait_for_port(port, process=process, timeout=60)
-        if index is None:
-            self.workers.append(process)
-            self.ports.append(port)
-        else:
-            self.workers[index] = process
+        self.workers.append(process)
+        self.ports.append(port)
 
     def _spawn(self, cmd: list[str]) -> subprocess.Popen:
         log = (self.tmp / f"proc-{len(self.procs)}.log").open("ab")
@@ -242,14 +233,6 @@ async def repeat(
     if all("lost" in run for run in runs):
         summary["lost_total"] = sum(run["lost"] for run in runs)
     return summary
-
-
-def post_json(url: str, token: str | None = None) -> dict:
-    request = urllib.request.Request(url, method="POST")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
 
 
 # --- numbers -------------------------------------------------------------------------------

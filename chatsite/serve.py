@@ -18,6 +18,7 @@ import argparse
 import os
 
 BACKLOG = 8192
+APP = "chatsite.asgi:application"
 
 
 def main() -> None:
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
+    parser.add_argument("--app", default=APP, help="ASGI application (the benchmark's references)")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
@@ -32,7 +34,7 @@ def main() -> None:
     from django.conf import settings
 
     uvicorn.run(
-        "chatsite.asgi:application",
+        args.app,
         host=args.host,
         port=args.port,
         loop="uvloop",
