@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from ops.procs import Postgres, free_port, postgres_in_tempdir, wait_for_port
+from ops.procs import Postgres, free_port, postgres_in_tempdir, server_command, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -164,12 +164,10 @@ class Stack:
     def start_worker(self, port: int) -> None:
         """Start one server process on ``port``: Daphne, or uvicorn configured as in
         production (``chatsite.serve``, with whichever application the target runs)."""
-        if self.target.server == "daphne":
-            cmd = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), self.target.app]
-        else:
-            cmd = ["-m", "chatsite.serve", "--port", str(port), "--app", self.target.app]
+        cmd = server_command(self.target.server, port, self.target.app)
+        if self.target.server != "daphne":
             cmd += ["--log-level", "warning"]
-        process = self._spawn([sys.executable, *cmd])
+        process = self._spawn(cmd)
         wait_for_port(port, process=process, timeout=60)
         self.workers.append(process)
         self.ports.append(port)

@@ -7,6 +7,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def server_command(kind: str, port: int, app: str = "chatsite.asgi:application") -> list[str]:
+    """The command line of one chat server process on loopback: ``daphne`` (development), or
+    ``uvicorn`` as production runs it (``chatsite.serve``)."""
+    if kind == "daphne":
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+    return [sys.executable, "-m", "chatsite.serve", "--port", str(port), "--app", app]
 
 
 def wait_for_port(

@@ -23,7 +23,7 @@ import time
 from glob import glob
 from pathlib import Path
 
-from ops.procs import wait_for_port
+from ops.procs import server_command, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -280,7 +280,7 @@ class Stack:
     def start_worker(self, n: int, port: int, env: dict[str, str] | None = None) -> None:
         self.spawn(
             f"worker-{n}",
-            [sys.executable, "-m", "chatsite.serve", "--port", str(port)],
+            server_command("uvicorn", port),
             env or self.env(),
             self.dir / f"logs/worker-{n}.log",
         )

@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from ops.procs import (
     free_port,
     postgres_in_tempdir,
     postgres_user_exists,
+    server_command,
     wait_for_port,
 )
 
@@ -110,13 +110,9 @@ class Server:
 
 def start_server(kind: str, env: dict[str, str], log: Path, port: int | None = None) -> Server:
     port = port or free_port()
-    if kind == "daphne":
-        cmd = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "chatsite.asgi:application"]
-    else:
-        cmd = ["-m", "chatsite.serve", "--port", str(port)]
     handle = log.open("ab")
     process = subprocess.Popen(
-        [sys.executable, *cmd],
+        server_command(kind, port),
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=handle,
