@@ -15,7 +15,7 @@ from rest_framework_simplejwt.views import TokenRefreshView
 from accounts.models import User
 from accounts.serializers import user_data
 from accounts.services import guest_create, tokens_for_user, user_claim
-from chatsite.errors import Forbidden, InvalidCredentials
+from chatsite.foundation.errors import Forbidden, InvalidCredentials
 from chatsite.schema import ERROR, SESSION, USER, extend_schema
 
 

@@ -2,10 +2,12 @@
 
 from datetime import UTC, datetime
 
+from channels.db import database_sync_to_async
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
+from chatsite.foundation.codes import Close
 
 
 class TokenRefused(Exception):
@@ -25,10 +27,13 @@ def user_get_by_access_token(*, raw: str) -> tuple[User, datetime]:
     try:
         token = AccessToken(raw)
     except TokenError as exc:
-        raise TokenRefused(4401) from exc
+        raise TokenRefused(Close.AUTH) from exc
     user = User.objects.filter(pk=token.get("user_id")).first()
     if user is None:
-        raise TokenRefused(4401)
+        raise TokenRefused(Close.AUTH)
     if not user.is_active:
-        raise TokenRefused(4403)
+        raise TokenRefused(Close.BANNED)
     return user, datetime.fromtimestamp(int(token["exp"]), tz=UTC)
+
+
+auser_get_by_access_token = database_sync_to_async(user_get_by_access_token)

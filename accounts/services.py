@@ -8,26 +8,13 @@ from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.models import User
+from accounts.models import User, random_tag
 from accounts.names import ADJECTIVES, ANIMALS
-from chatsite.errors import BadRequest, Conflict
-from chatsite.realtime import publish_on_commit, user_group
+from chatsite.foundation.codes import Close, Code
+from chatsite.foundation.errors import BadRequest, Conflict
+from chatsite.foundation.publish import publish_on_commit, user_group
 
-CLOSE_BANNED = 4403
 _rng = secrets.SystemRandom()
-
-
-def _random_tag() -> str:
-    return f"{_rng.randrange(10_000):04d}"
-
-
-def identity_pick(*, nickname: str, attempts: int = 50) -> str:
-    """A tag not yet taken with ``nickname``."""
-    for _ in range(attempts):
-        tag = _random_tag()
-        if not User.objects.filter(nickname=nickname, tag=tag).exists():
-            return tag
-    raise Conflict(f"No free tag left for {nickname!r}.")
 
 
 def guest_create(*, attempts: int = 10) -> User:
@@ -39,7 +26,7 @@ def guest_create(*, attempts: int = 10) -> User:
                 user = User(
                     username=f"guest-{secrets.token_hex(12)}",
                     nickname=nickname,
-                    tag=_random_tag(),
+                    tag=random_tag(),
                     is_guest=True,
                 )
                 user.set_unusable_password()
@@ -84,7 +71,7 @@ def user_claim(*, user: User, username: str, password: str) -> User:
 
 def _username_taken() -> Conflict:
     error = Conflict("That username is taken.")
-    error.code = "username_taken"
+    error.code = Code.USERNAME_TAKEN
     return error
 
 
@@ -97,7 +84,7 @@ def user_ban(*, user: User) -> User:
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
-    publish_on_commit(user_group(user.id), "close", code=CLOSE_BANNED)
+    publish_on_commit(user_group(user.id), "close", code=Close.BANNED)
     return user
 
 

@@ -2,16 +2,11 @@
 
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 
-from accounts.selectors import TokenRefused, user_get_by_access_token
-
-SUBPROTOCOL = "chat.v1"
-BEARER_PREFIX = "bearer."
-
-auser_get_by_access_token = database_sync_to_async(user_get_by_access_token)
+from accounts.selectors import TokenRefused, auser_get_by_access_token
+from chatsite.foundation.codes import BEARER_PREFIX, Close
 
 
 def token_from_scope(scope: dict[str, Any]) -> str | None:
@@ -38,7 +33,7 @@ class JwtAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        scope = dict(scope, user=None, token_exp=None, auth_close=4401)
+        scope = dict(scope, user=None, token_exp=None, auth_close=Close.AUTH)
         raw = token_from_scope(scope)
         if raw:
             try:

@@ -250,7 +250,7 @@ REST_FRAMEWORK = {
         "chatsite.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "EXCEPTION_HANDLER": "chatsite.errors.exception_handler",
+    "EXCEPTION_HANDLER": "chatsite.foundation.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "NUM_PROXIES": env_int("NUM_PROXIES", 1 if PRODUCTION else 0),
 }

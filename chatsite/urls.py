@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chatsite import health
-from chatsite.metrics import metrics_view
+from chatsite.foundation.metrics import metrics_view
 from chatsite.pages import urls_pages
 
 urlpatterns = [

@@ -23,28 +23,24 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 from accounts.models import User
-from accounts.selectors import TokenRefused
+from accounts.selectors import TokenRefused, auser_get_by_access_token
 from accounts.serializers import user_data
-from chatsite import metrics
-from chatsite.errors import ChatError, Forbidden, NotJoined, RateLimited, Unavailable
-from chatsite.middleware import SUBPROTOCOL, auser_get_by_access_token
-from chatsite.realtime import apublish, apublish_all, collecting, room_group, user_group
+from chatsite.foundation import metrics
+from chatsite.foundation.codes import SUBPROTOCOL, Close
+from chatsite.foundation.errors import ChatError, Forbidden, NotJoined, RateLimited, Unavailable
+from chatsite.foundation.publish import apublish, apublish_all, collecting, room_group, user_group
+from chatsite.foundation.wire import encode
 from messaging import selectors, services
 from messaging.ephemeral import STORE_ERRORS
 from messaging.frames import check_frame, error_frame, frame_ref, parse_json
 from messaging.hub import Hub, get_hub
 from messaging.outbox import Outbox
-from messaging.serializers import encode, message_data
+from messaging.serializers import message_data
 from messaging.servers import closer, limit_frame_size
 from rooms.models import ChatRoom
 from rooms.selectors import room_get_for_user, room_last_seq
 
 log = logging.getLogger(__name__)
-
-CLOSE_AUTH = 4401
-CLOSE_SLOW = 4408
-CLOSE_TOO_MANY = 4429
-CLOSE_TOO_BIG = 1009
 
 
 aroom_get_for_user = database_sync_to_async(room_get_for_user)
@@ -109,14 +105,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.hub = await get_hub()
         if self.hub.draining:
             self.hub = None
-            self.close_soon(1001)  # this process is stopping: reconnect to another
+            self.close_soon(Close.GOING_AWAY)  # this process is stopping: reconnect to another
             return
         open_now = await self.hub.connection_open(self)
         if open_now > self.chat["MAX_CONNECTIONS_PER_USER"]:
-            log.info("ws refused user=%s close=%s open=%s", self.user_id, CLOSE_TOO_MANY, open_now)
+            log.info("ws refused user=%s close=%s open=%s", self.user_id, Close.TOO_MANY, open_now)
             hub, self.hub = self.hub, None  # a refused socket holds no slot, even before it goes
             await hub.connection_close(self)
-            self.close_soon(CLOSE_TOO_MANY)
+            self.close_soon(Close.TOO_MANY)
             return
         await self.hub.subscribe(user_group(self.user_id), self)
         metrics.connections_total.inc()
@@ -150,13 +146,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         leeway = settings.SIMPLE_JWT["LEEWAY"]
         delay = max(0.0, exp.timestamp() + leeway - time.time())
         self._expiry_timer = asyncio.get_running_loop().call_later(
-            delay, self.close_soon, CLOSE_AUTH
+            delay, self.close_soon, Close.AUTH
         )
 
     def _overflowed(self) -> None:
-        metrics.closes_total.labels(code=str(CLOSE_SLOW)).inc()
-        log.info("ws slow reader user=%s conn=%s close=%s", self.user_id, self.conn_id, CLOSE_SLOW)
-        self._in_background(closer(self.base_send)(CLOSE_SLOW))
+        metrics.closes_total.labels(code=str(Close.SLOW)).inc()
+        log.info("ws slow reader user=%s conn=%s close=%s", self.user_id, self.conn_id, Close.SLOW)
+        self._in_background(closer(self.base_send)(Close.SLOW))
 
     # --- from the hub ------------------------------------------------------------------------
 
@@ -223,8 +219,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if size * 4 > limit:  # a str of this length may be over the limit once encoded
                 size = len((text_data or "").encode())
         if size > limit:
-            log.info("ws frame too big user=%s size=%s close=%s", self.user_id, size, CLOSE_TOO_BIG)
-            self.close_soon(CLOSE_TOO_BIG)
+            log.info("ws frame too big user=%s size=%s close=%s", self.user_id, size, Close.TOO_BIG)
+            self.close_soon(Close.TOO_BIG)
             return
         frame: Any = None
         try:
@@ -382,7 +378,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             user, exp = await auser_get_by_access_token(raw=frame["token"])
         except TokenRefused as exc:
-            if exc.close_code != CLOSE_AUTH:
+            if exc.close_code != Close.AUTH:
                 self.close_soon(exc.close_code)
                 return
             raise Forbidden(

@@ -4,8 +4,8 @@ from typing import Any
 
 import orjson
 
-from chatsite.errors import BadRequest, ChatError
-from messaging.serializers import encode
+from chatsite.foundation.errors import BadRequest, ChatError
+from chatsite.foundation.wire import encode
 
 # type -> required fields and their kinds ("id": a non-negative int, "str": a string)
 FRAMES: dict[str, dict[str, str]] = {

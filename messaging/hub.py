@@ -23,10 +23,10 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from chatsite import metrics
-from chatsite.realtime import EVENT_TYPE, apublish, room_group
+from chatsite.foundation import metrics
+from chatsite.foundation.publish import EVENT_TYPE, apublish, room_group
+from chatsite.foundation.wire import encode
 from messaging.ephemeral import STORE_ERRORS, LocalStore, RedisStore, get_store, users_sorted
-from messaging.serializers import encode
 from messaging.servers import install_graceful_shutdown, text_frame, tune_gc
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from django.db.models import Case, Count, F, IntegerField, OuterRef, QuerySet, S
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from chatsite.errors import NotFound
+from chatsite.foundation.errors import NotFound
 from messaging import ephemeral
 from messaging.models import ChatMessage
 from messaging.serializers import room_data

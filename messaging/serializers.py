@@ -5,17 +5,12 @@ A broadcast is encoded to JSON once (``encode``) and the same text goes to every
 
 from typing import Any
 
-import orjson
-
 from accounts.models import User
 from accounts.serializers import user_data
+from chatsite.foundation.wire import encode, iso
 from messaging.models import ChatMessage
 from rooms.models import ChatRoom
-from rooms.serializers import iso, listing_data
-
-
-def encode(frame: dict[str, Any]) -> str:
-    return orjson.dumps(frame).decode()
+from rooms.serializers import listing_data
 
 
 def message_data(message: ChatMessage) -> dict[str, Any]:

@@ -31,6 +31,8 @@ from typing import Any
 
 from django.conf import settings
 
+from chatsite.foundation.codes import Close
+
 log = logging.getLogger(__name__)
 
 UVICORN_WEBSOCKETS = "uvicorn.protocols.websockets.websockets_sansio_impl"
@@ -154,7 +156,6 @@ def transport_backlog_probe(send: Any) -> Callable[[], int] | None:
     return backlog
 
 
-CLOSE_GOING_AWAY = 1001
 DRAIN_SECONDS = 5.0
 
 
@@ -177,7 +178,7 @@ def install_graceful_shutdown(hub: Any) -> None:
         hub.draining = True
         log.info("SIGTERM: closing %s connection(s) with 1001", len(hub.connections))
         for conn in list(hub.connections):
-            conn.close_soon(CLOSE_GOING_AWAY)
+            conn.close_soon(Close.GOING_AWAY)
         deadline = loop.time() + DRAIN_SECONDS
         while hub.connections and loop.time() < deadline:  # noqa: ASYNC110 - a deadline poll
             await asyncio.sleep(0.05)

@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from chatsite.errors import NotFound
+from chatsite.foundation.errors import NotFound
 from rooms.models import ChatRoom, Listing, Membership
 
 

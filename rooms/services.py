@@ -6,7 +6,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from chatsite.errors import BadRequest, Conflict, Forbidden, NotFound, RoomClosed
+from chatsite.foundation.codes import Code
+from chatsite.foundation.errors import BadRequest, Conflict, Forbidden, NotFound, RoomClosed
 from rooms.models import ChatRoom, Listing, Membership
 from rooms.selectors import room_last_seq
 
@@ -55,7 +56,7 @@ def public_room_create(*, name: str, created_by: User) -> ChatRoom:
 
 def _name_taken() -> Conflict:
     error = Conflict("A room with that name exists.")
-    error.code = "name_taken"
+    error.code = Code.NAME_TAKEN
     return error
 
 
@@ -67,7 +68,7 @@ def direct_room_get_or_create(*, listing: Listing, user: User) -> tuple[ChatRoom
     """
     if listing.owner_id == user.id:
         error = BadRequest("This is your own listing.")
-        error.code = "own_listing"
+        error.code = Code.OWN_LISTING
         raise error
     lookup = {"kind": ChatRoom.DIRECT, "listing": listing, "borrower": user}
     if room := ChatRoom.objects.filter(**lookup).first():

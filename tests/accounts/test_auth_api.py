@@ -32,7 +32,7 @@ def test_guest_identity_is_kept_by_its_token(api):
 def test_guest_mint_retries_a_taken_nickname_tag(monkeypatch):
     first = guest_create()
     picks = iter([first.tag, first.tag, "1234"])
-    monkeypatch.setattr("accounts.services._random_tag", lambda: next(picks))
+    monkeypatch.setattr("accounts.services.random_tag", lambda: next(picks))
     monkeypatch.setattr(
         "accounts.services._rng.choice", lambda seq: first.nickname if seq[0] != "Amber" else ""
     )

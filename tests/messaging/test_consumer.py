@@ -210,7 +210,7 @@ async def test_send_acks_the_sender_and_broadcasts_to_the_room(person, room):
 
 
 async def test_sends_and_deliveries_are_counted_in_metrics(person, room):
-    from chatsite import metrics
+    from chatsite.foundation import metrics
 
     sent = metrics.messages_sent_total._value.get()
     delivered = metrics.deliveries_total._value.get()
@@ -601,7 +601,7 @@ async def test_auth_frame_cannot_change_user_or_use_a_refresh_token(person):
 async def test_a_rejoin_from_memory_never_skips_a_change_still_on_its_way(person, room):
     """The hub's recent frames end at 3 while the room has committed 4, whose broadcast has
     not arrived yet: the rejoin is replayed to 3, says cursor 3, and 4 then arrives live."""
-    from chatsite.realtime import apublish_all, collecting
+    from chatsite.foundation.publish import apublish_all, collecting
 
     alice = await person()
     watcher = await connect(alice)  # keeps the room watched, so the hub keeps its frames

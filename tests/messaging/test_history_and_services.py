@@ -1,6 +1,6 @@
 import pytest
 
-from chatsite.errors import BadRequest, Empty, Forbidden, NotFound, RoomClosed, TooLong
+from chatsite.foundation.errors import BadRequest, Empty, Forbidden, NotFound, RoomClosed, TooLong
 from messaging.models import ChatMessage
 from messaging.services import message_delete, message_edit, message_send
 from rooms.models import ChatRoom

@@ -13,9 +13,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from chatsite.foundation.codes import Code
+
 
 class ChatError(Exception):
-    code = "bad_request"
+    code: str = Code.BAD_REQUEST
     status = status.HTTP_400_BAD_REQUEST
     default_detail = "Bad request."
 
@@ -36,47 +38,47 @@ class BadRequest(ChatError):
 
 
 class NotFound(ChatError):
-    code = "not_found"
+    code = Code.NOT_FOUND
     status = status.HTTP_404_NOT_FOUND
     default_detail = "Not found."
 
 
 class InvalidCredentials(ChatError):
-    code = "invalid_credentials"
+    code = Code.INVALID_CREDENTIALS
     status = status.HTTP_401_UNAUTHORIZED
     default_detail = "Wrong username or password."
 
 
 class Forbidden(ChatError):
-    code = "forbidden"
+    code = Code.FORBIDDEN
     status = status.HTTP_403_FORBIDDEN
     default_detail = "You may not do that."
 
 
 class NotJoined(ChatError):
-    code = "not_joined"
+    code = Code.NOT_JOINED
     status = status.HTTP_409_CONFLICT
     default_detail = "Join the room first."
 
 
 class TooLong(ChatError):
-    code = "too_long"
+    code = Code.TOO_LONG
     default_detail = "Too long."
 
 
 class Empty(ChatError):
-    code = "empty"
+    code = Code.EMPTY
     default_detail = "A message needs some text."
 
 
 class RateLimited(ChatError):
-    code = "rate_limited"
+    code = Code.RATE_LIMITED
     status = status.HTTP_429_TOO_MANY_REQUESTS
     default_detail = "Too many requests."
 
 
 class RoomClosed(ChatError):
-    code = "room_closed"
+    code = Code.ROOM_CLOSED
     status = status.HTTP_409_CONFLICT
     default_detail = "This room is closed."
 
@@ -86,9 +88,17 @@ class Conflict(ChatError):
 
 
 class Unavailable(ChatError):
-    code = "unavailable"
+    code = Code.UNAVAILABLE
     status = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The service is briefly unavailable; try again."
+
+
+class Internal(ChatError):
+    """A server fault a retry will not cure: logged with its traceback where it happened."""
+
+    code = Code.INTERNAL
+    status = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_detail = "Something went wrong on our side; it has been logged."
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[str]:
@@ -104,11 +114,11 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
 
 
 _DRF_CODES = {
-    exceptions.ValidationError: "bad_request",
-    exceptions.ParseError: "bad_request",
-    exceptions.NotFound: "not_found",
-    exceptions.PermissionDenied: "forbidden",
-    exceptions.Throttled: "rate_limited",
+    exceptions.ValidationError: Code.BAD_REQUEST,
+    exceptions.ParseError: Code.BAD_REQUEST,
+    exceptions.NotFound: Code.NOT_FOUND,
+    exceptions.PermissionDenied: Code.FORBIDDEN,
+    exceptions.Throttled: Code.RATE_LIMITED,
     exceptions.MethodNotAllowed: "method_not_allowed",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.NotAcceptable: "not_acceptable",
