@@ -25,7 +25,8 @@ def user_get_by_access_token(*, raw: str) -> tuple[User, datetime]:
     ``token_type`` is ``access``: a refresh token never authenticates a socket.
     """
     try:
-        token = AccessToken(raw)
+        # simplejwt annotates the argument as a Token; it is the encoded token (str).
+        token = AccessToken(raw)  # type: ignore[arg-type]
     except TokenError as exc:
         raise TokenRefused(Close.AUTH) from exc
     user = User.objects.filter(pk=token.get("user_id")).first()

@@ -1,6 +1,6 @@
 """Writes for listings, rooms and memberships."""
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -43,8 +43,9 @@ def _listing_check_owner(*, listing: Listing, by: User) -> None:
 
 def public_room_create(*, name: str, created_by: User) -> ChatRoom:
     name = " ".join(name.split())
-    if not 1 <= len(name) <= ChatRoom._meta.get_field("name").max_length:
-        raise BadRequest("A room name has 1 to 80 characters.")
+    longest = ChatRoom._meta.get_field("name").max_length or 0
+    if not 1 <= len(name) <= longest:
+        raise BadRequest(f"A room name has 1 to {longest} characters.")
     if ChatRoom.objects.filter(kind=ChatRoom.PUBLIC, name__iexact=name).exists():
         raise _name_taken()
     try:
@@ -101,7 +102,7 @@ def room_next_seq(*, room_id: int, allow_closed: bool = False) -> NextSeq:
     assert connection.in_atomic_block, "room_next_seq must run inside the write's transaction"
     table = ChatRoom._meta.db_table
     sql = f"UPDATE {table} SET last_seq = last_seq + 1, last_activity_at = %s WHERE id = %s"
-    params: list[object] = [timezone.now(), room_id]
+    params: list[Any] = [timezone.now(), room_id]
     if not allow_closed:
         sql += " AND is_closed = %s"
         params.append(False)

@@ -18,7 +18,7 @@ from chatsite.foundation.codes import Code
 
 class ChatError(Exception):
     code: str = Code.BAD_REQUEST
-    status = status.HTTP_400_BAD_REQUEST
+    status: int = status.HTTP_400_BAD_REQUEST
     default_detail = "Bad request."
 
     def __init__(self, detail: str | None = None, *, retry_after: int | None = None) -> None:
@@ -137,12 +137,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
-    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
+    code: str | None = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
     if code is None:
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
-        if isinstance(codes, dict) and isinstance(codes.get("code"), str):
-            code = codes["code"]  # simplejwt puts its own code inside the detail
+        inner = codes.get("code") if isinstance(codes, dict) else None
+        if isinstance(inner, str):
+            code = inner  # simplejwt puts its own code inside the detail
     if isinstance(exc.detail, dict) and "detail" in exc.detail and "code" in exc.detail:
         detail = str(exc.detail["detail"])
     else:
@@ -150,7 +151,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     body: dict[str, Any] = {"code": code, "detail": detail}
     if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
         body["fields"] = exc.detail
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        body["retry_after"] = int(exc.wait + 0.999)
+    # ``Throttled.wait`` is set in its __init__ but missing from the stubs.
+    wait: float | None = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        body["retry_after"] = int(wait + 0.999)
     response.data = body
     return response
