@@ -6,6 +6,7 @@ and WebSocket now write JSON the same way. What orjson does not know (lazy trans
 Decimals) and datetimes go through DRF's own encoder, so the output is DRF's.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -20,7 +21,7 @@ class ORJSONRenderer(JSONRenderer):
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         if data is None:
             return b""

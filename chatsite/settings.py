@@ -234,7 +234,6 @@ CHAT = {
     "OUTBOX_MAX_BYTES": env_int("CHAT_OUTBOX_MAX_BYTES", 4 * 1024 * 1024),
     "GUEST_RATE": os.environ.get("CHAT_GUEST_RATE", "60/hour"),
     "GC_TUNING": env_bool("CHAT_GC_TUNING", True),
-    "ROOM_NAME_MAX": 80,
     "REDIS_URL": REDIS_URL,
 }
 

@@ -1,17 +1,30 @@
 """HTTP interface for rooms and history (rooms on the wire carry messaging's knowledge)."""
 
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatsite.schema import ERROR, HISTORY, NO_CONTENT, ROOM, extend_schema, page_of
-from messaging.selectors import messages_before, room_data_for, rooms_data, rooms_with_summary
-from messaging.serializers import message_data
+from accounts.api import AuthenticatedRequest
+from chatsite.foundation.serializers import ErrorSerializer
+from messaging.selectors import messages_before, room_summaries, rooms_with_summary
+from messaging.serializers import HistorySerializer, RoomSerializer, room_data_for
 from messaging.services import direct_room_open, room_mark_read
+from rooms.models import ChatRoom
 from rooms.selectors import listing_get, room_get_for_user
 from rooms.services import public_room_create
+
+
+def _chat_int(name: str) -> int:
+    value = settings.CHAT[name]
+    if not isinstance(value, int):
+        raise ImproperlyConfigured(f"CHAT[{name!r}] must be an integer.")
+    return value
 
 
 class RoomPagination(CursorPagination):
@@ -20,21 +33,37 @@ class RoomPagination(CursorPagination):
 
 
 class RoomListApi(APIView):
-    class RoomCreateSerializer(serializers.Serializer):
+    pagination_class = RoomPagination  # read by the schema generator too
+
+    class RoomListQuerySerializer(serializers.Serializer[Any]):
+        kind = serializers.ChoiceField(
+            choices=ChatRoom.KINDS, required=False, help_text="Only rooms of this kind."
+        )
+
+    class RoomCreateSerializer(serializers.Serializer[Any]):
         name = serializers.CharField(max_length=200, trim_whitespace=True)
 
-    @extend_schema(operation_id="rooms_list", responses={200: page_of("RoomPage", ROOM)})
-    def get(self, request: Request) -> Response:
-        paginator = RoomPagination()
-        page = paginator.paginate_queryset(
-            rooms_with_summary(user=request.user), request, view=self
-        )
+    @extend_schema(
+        operation_id="rooms_list",
+        parameters=[RoomListQuerySerializer],
+        responses={200: RoomSerializer(many=True), 400: ErrorSerializer},
+    )
+    def get(self, request: AuthenticatedRequest) -> Response:
+        query = self.RoomListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rooms = rooms_with_summary(user=request.user, kind=query.validated_data.get("kind"))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(rooms, request, view=self) or []
+        summaries = room_summaries(rooms=page, user=request.user)
         return paginator.get_paginated_response(
-            rooms_data(rooms=list(page or []), user=request.user)
+            serializers.ListSerializer(summaries, child=RoomSerializer()).data
         )
 
-    @extend_schema(request=RoomCreateSerializer, responses={201: ROOM, 400: ERROR, 409: ERROR})
-    def post(self, request: Request) -> Response:
+    @extend_schema(
+        request=RoomCreateSerializer,
+        responses={201: RoomSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.RoomCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         room = public_room_create(name=data.validated_data["name"], created_by=request.user)
@@ -44,38 +73,52 @@ class RoomListApi(APIView):
 
 
 class RoomDetailApi(APIView):
-    @extend_schema(responses={200: ROOM, 404: ERROR})
-    def get(self, request: Request, room_id: int) -> Response:
+    @extend_schema(responses={200: RoomSerializer, 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, room_id: int) -> Response:
         room_get_for_user(room_id=room_id, user=request.user)
         return Response(room_data_for(room_id=room_id, user=request.user))
 
 
 class RoomMessagesApi(APIView):
-    class HistoryQuerySerializer(serializers.Serializer):
+    class HistoryQuerySerializer(serializers.Serializer[Any]):
         before = serializers.IntegerField(min_value=1, required=False)
-        limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+        limit = serializers.IntegerField(min_value=1)  # bounds and default: get_fields
+
+        def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+            # From settings at use, not at import, so the configured values always apply.
+            fields = super().get_fields()
+            fields["limit"] = serializers.IntegerField(
+                min_value=1,
+                max_value=_chat_int("HISTORY_MAX"),
+                default=_chat_int("HISTORY_DEFAULT"),
+            )
+            return fields
 
     @extend_schema(
-        parameters=[HistoryQuerySerializer], responses={200: HISTORY, 400: ERROR, 404: ERROR}
+        parameters=[HistoryQuerySerializer],
+        responses={200: HistorySerializer, 400: ErrorSerializer, 404: ErrorSerializer},
     )
-    def get(self, request: Request, room_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, room_id: int) -> Response:
         room = room_get_for_user(room_id=room_id, user=request.user)
         query = self.HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        messages, has_more = messages_before(
+        page = messages_before(
             room=room,
             before=query.validated_data.get("before"),
             limit=query.validated_data["limit"],
         )
-        return Response({"results": [message_data(m) for m in messages], "has_more": has_more})
+        return Response(HistorySerializer(page).data)
 
 
 class RoomReadApi(APIView):
-    class ReadSerializer(serializers.Serializer):
+    class ReadSerializer(serializers.Serializer[Any]):
         seq = serializers.IntegerField(min_value=0)
 
-    @extend_schema(request=ReadSerializer, responses={204: NO_CONTENT, 404: ERROR})
-    def post(self, request: Request, room_id: int) -> Response:
+    @extend_schema(
+        request=ReadSerializer,
+        responses={204: OpenApiResponse(description="Done."), 404: ErrorSerializer},
+    )
+    def post(self, request: AuthenticatedRequest, room_id: int) -> Response:
         room = room_get_for_user(room_id=room_id, user=request.user)
         data = self.ReadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -84,8 +127,16 @@ class RoomReadApi(APIView):
 
 
 class ListingChatApi(APIView):
-    @extend_schema(request=None, responses={200: ROOM, 201: ROOM, 400: ERROR, 404: ERROR})
-    def post(self, request: Request, listing_id: int) -> Response:
+    @extend_schema(
+        request=None,
+        responses={
+            200: RoomSerializer,
+            201: RoomSerializer,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def post(self, request: AuthenticatedRequest, listing_id: int) -> Response:
         listing = listing_get(listing_id=listing_id)
         room, created = direct_room_open(listing=listing, user=request.user)
         return Response(

@@ -1,6 +1,13 @@
-"""Reads: history, replay, and rooms as the wire shows them."""
+"""Reads: history, replay, and rooms with what a reader's room object says about them.
 
-from typing import Any
+Selectors return models and plain values; ``messaging.serializers`` shapes them for the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
 
 from django.db.models import Case, Count, F, IntegerField, OuterRef, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
@@ -9,21 +16,25 @@ from accounts.models import User
 from chatsite.foundation.errors import NotFound
 from messaging import ephemeral
 from messaging.models import ChatMessage
-from messaging.serializers import room_data
-from rooms.models import ChatRoom, Membership
+from rooms.models import ChatRoom, Listing, Membership
 from rooms.selectors import rooms_visible_to
 
 
-def messages_before(
-    *, room: ChatRoom, before: int | None, limit: int
-) -> tuple[list[ChatMessage], bool]:
+class HistoryPage(NamedTuple):
+    """A page of history: ``results`` ascending by seq; ``has_more``: older ones exist."""
+
+    results: list[ChatMessage]
+    has_more: bool
+
+
+def messages_before(*, room: ChatRoom, before: int | None, limit: int) -> HistoryPage:
     """The ``limit`` messages just before ``before`` (or the latest), ascending, and whether
     older ones exist. Keyset on (room, seq): the same cost at any depth."""
     qs = ChatMessage.objects.filter(room=room)
     if before is not None:
         qs = qs.filter(seq__lt=before)
     rows = _with_authors(list(qs.order_by("-seq")[: limit + 1]))
-    return rows[:limit][::-1], len(rows) > limit
+    return HistoryPage(rows[:limit][::-1], len(rows) > limit)
 
 
 def messages_changed_since(*, room_id: int, cursor: int, limit: int) -> list[ChatMessage]:
@@ -44,8 +55,37 @@ def _with_authors(messages: list[ChatMessage]) -> list[ChatMessage]:
     return messages
 
 
-def rooms_with_summary(*, user: User) -> QuerySet[ChatRoom]:
-    """Visible rooms annotated with what the room object needs, newest activity first.
+class _Summary(TypedDict):
+    my_last_read: int
+    unread_count: int
+    last_message_id: int | None
+
+
+if TYPE_CHECKING:  # subscripting WithAnnotations fails at run time on Python 3.11
+    from django_stubs_ext import WithAnnotations
+
+    SummarizedRoom: TypeAlias = WithAnnotations[ChatRoom, _Summary]
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSummary:
+    """A room as one reader sees it: what the ``room`` wire object carries beyond the row."""
+
+    room: ChatRoom
+    peer: User | None  # direct rooms: the other member
+    peer_last_read_seq: int | None  # direct rooms only
+    last_message: ChatMessage | None
+    unread: int
+    online: int
+
+    @property
+    def listing(self) -> Listing | None:
+        return self.room.listing if self.room.kind == ChatRoom.DIRECT else None
+
+
+def rooms_with_summary(*, user: User, kind: str | None = None) -> QuerySet[SummarizedRoom]:
+    """Visible rooms (of ``kind``, if given) annotated with what ``room_summaries`` needs,
+    newest activity first.
 
     ``unread`` counts others' live messages after the reader's place. A public room the user
     never read in starts at its current end, so the lobby does not greet anyone with
@@ -63,23 +103,22 @@ def rooms_with_summary(*, user: User) -> QuerySet[ChatRoom]:
         .values("n")
     )
     last = ChatMessage.objects.filter(room=OuterRef("pk")).order_by("-seq").values("pk")[:1]
-    return (
-        rooms_visible_to(user=user)
-        .select_related("listing__owner")
-        .annotate(
-            my_last_read=Coalesce(
-                Subquery(my_read),
-                Case(When(kind=ChatRoom.PUBLIC, then=F("last_seq")), default=0),
-                output_field=IntegerField(),
-            ),
-            unread_count=Coalesce(Subquery(unread), 0, output_field=IntegerField()),
-            last_message_id=Subquery(last),
-        )
+    rooms = rooms_visible_to(user=user)
+    if kind is not None:
+        rooms = rooms.filter(kind=kind)
+    return rooms.select_related("listing__owner").annotate(
+        my_last_read=Coalesce(
+            Subquery(my_read),
+            Case(When(kind=ChatRoom.PUBLIC, then=F("last_seq")), default=0),
+            output_field=IntegerField(),
+        ),
+        unread_count=Coalesce(Subquery(unread), 0, output_field=IntegerField()),
+        last_message_id=Subquery(last),
     )
 
 
-def rooms_data(*, rooms: list[ChatRoom], user: User) -> list[dict[str, Any]]:
-    """Serialize rooms from ``rooms_with_summary`` with three more queries in all."""
+def room_summaries(*, rooms: Sequence[SummarizedRoom], user: User) -> list[RoomSummary]:
+    """Summaries of rooms from ``rooms_with_summary``, with three more queries in all."""
     ids = [room.id for room in rooms]
     last_ids = [room.last_message_id for room in rooms if room.last_message_id]
     messages = ChatMessage.objects.select_related("author").in_bulk(last_ids)
@@ -90,21 +129,26 @@ def rooms_data(*, rooms: list[ChatRoom], user: User) -> list[dict[str, Any]]:
         .select_related("user")
     }
     online = ephemeral.online_counts(ids)
-    return [
-        room_data(
-            room,
-            peer=peers[room.id].user if room.id in peers else None,
-            peer_last_read_seq=peers[room.id].last_read_seq if room.id in peers else 0,
-            last_message=messages.get(room.last_message_id),
-            unread=room.unread_count,
-            online=online.get(room.id, 0),
+    summaries = []
+    for room in rooms:
+        peer = peers.get(room.id)
+        direct = room.kind == ChatRoom.DIRECT
+        summaries.append(
+            RoomSummary(
+                room=room,
+                peer=peer.user if peer and direct else None,
+                peer_last_read_seq=(peer.last_read_seq if peer else 0) if direct else None,
+                last_message=messages.get(room.last_message_id) if room.last_message_id else None,
+                unread=room.unread_count,
+                online=online.get(room.id, 0),
+            )
         )
-        for room in rooms
-    ]
+    return summaries
 
 
-def room_data_for(*, room_id: int, user: User) -> dict[str, Any]:
+def room_summary_get(*, room_id: int, user: User) -> RoomSummary:
+    """One room's summary for ``user``; a room they may not see is "not found"."""
     room = rooms_with_summary(user=user).filter(pk=room_id).first()
     if room is None:
         raise NotFound("No such room.")
-    return rooms_data(rooms=[room], user=user)[0]
+    return room_summaries(rooms=[room], user=user)[0]

@@ -14,8 +14,7 @@ from chatsite.foundation.errors import BadRequest, Empty, Forbidden, NotFound, T
 from chatsite.foundation.publish import publish_on_commit, room_group, user_group
 from chatsite.foundation.wire import encode
 from messaging.models import ChatMessage
-from messaging.selectors import room_data_for
-from messaging.serializers import message_data, message_frame
+from messaging.serializers import message_data, message_frame, room_data_for
 from rooms.models import ChatRoom, Listing, Membership
 from rooms.services import direct_room_get_or_create, membership_mark_read, room_next_seq
 

@@ -5,15 +5,18 @@ unread count and presence, which are messaging's knowledge, and ``rooms`` never 
 ``messaging``.
 """
 
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatsite.schema import ERROR, LISTING, NO_CONTENT, extend_schema, page_of
+from accounts.api import AuthenticatedRequest
+from chatsite.foundation.serializers import ErrorSerializer
 from rooms.selectors import listing_get, listings_all
-from rooms.serializers import listing_data
+from rooms.serializers import ListingSerializer, listing_data
 from rooms.services import listing_create, listing_delete, listing_update
 
 
@@ -22,20 +25,26 @@ class ListingPagination(CursorPagination):
     page_size = 30
 
 
-class ListingInputSerializer(serializers.Serializer):
+class ListingInputSerializer(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=120)
     description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
 
 
 class ListingListApi(APIView):
-    @extend_schema(operation_id="listings_list", responses={200: page_of("ListingPage", LISTING)})
-    def get(self, request: Request) -> Response:
-        paginator = ListingPagination()
-        page = paginator.paginate_queryset(listings_all(), request, view=self)
-        return paginator.get_paginated_response([listing_data(item) for item in page or []])
+    pagination_class = ListingPagination  # read by the schema generator too
 
-    @extend_schema(request=ListingInputSerializer, responses={201: LISTING, 400: ERROR})
-    def post(self, request: Request) -> Response:
+    @extend_schema(operation_id="listings_list", responses={200: ListingSerializer(many=True)})
+    def get(self, request: AuthenticatedRequest) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(listings_all(), request, view=self) or []
+        return paginator.get_paginated_response(
+            serializers.ListSerializer(page, child=ListingSerializer()).data
+        )
+
+    @extend_schema(
+        request=ListingInputSerializer, responses={201: ListingSerializer, 400: ErrorSerializer}
+    )
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = ListingInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         listing = listing_create(owner=request.user, **data.validated_data)
@@ -43,19 +52,22 @@ class ListingListApi(APIView):
 
 
 class ListingDetailApi(APIView):
-    @extend_schema(responses={200: LISTING, 404: ERROR})
-    def get(self, request: Request, listing_id: int) -> Response:
+    @extend_schema(responses={200: ListingSerializer, 404: ErrorSerializer})
+    def get(self, request: AuthenticatedRequest, listing_id: int) -> Response:
         return Response(listing_data(listing_get(listing_id=listing_id)))
 
-    @extend_schema(request=ListingInputSerializer, responses={200: LISTING, 403: ERROR})
-    def patch(self, request: Request, listing_id: int) -> Response:
+    @extend_schema(
+        request=ListingInputSerializer,
+        responses={200: ListingSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+    )
+    def patch(self, request: AuthenticatedRequest, listing_id: int) -> Response:
         listing = listing_get(listing_id=listing_id)
         data = ListingInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         listing = listing_update(listing=listing, by=request.user, **data.validated_data)
         return Response(listing_data(listing))
 
-    @extend_schema(responses={204: NO_CONTENT, 403: ERROR})
-    def delete(self, request: Request, listing_id: int) -> Response:
+    @extend_schema(responses={204: OpenApiResponse(description="Removed."), 403: ErrorSerializer})
+    def delete(self, request: AuthenticatedRequest, listing_id: int) -> Response:
         listing_delete(listing=listing_get(listing_id=listing_id), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
