@@ -1,9 +1,12 @@
+from typing import Any
+
 import pytest
+from drf_spectacular.drainage import GENERATOR_STATS
 
 from accounts.models import User
 from messaging.models import ChatMessage
-from messaging.services import message_send
-from tests.factories import PublicRoomFactory, UserFactory
+from messaging.services import message_delete, message_edit, message_send
+from tests.factories import ListingFactory, PublicRoomFactory, UserFactory, direct_room
 
 pytestmark = pytest.mark.django_db
 
@@ -65,14 +68,85 @@ def test_staff_browse_the_api_with_their_session(staff_client):
     assert b"general" in response.content
 
 
-def test_openapi_schema_and_docs_are_served_offline(client):
+def test_openapi_schema_and_docs_are_served_offline(client, capsys):
+    GENERATOR_STATS.reset()
     schema = client.get("/api/schema/")
     assert schema.status_code == 200
+    assert not GENERATOR_STATS, capsys.readouterr().err  # drf-spectacular warned or erred
     assert b"/api/rooms/{room_id}/messages/" in schema.content
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content.lower()
     assert b"/static/drf_spectacular_sidecar/" in docs.content
+
+
+def _conforms(value: Any, schema: dict[str, Any], components: dict[str, Any], at: str) -> None:
+    """``value`` has exactly the shape ``schema`` (OpenAPI 3.0, as drf-spectacular writes it)
+    declares: no key it does not list, every key it requires, the declared types."""
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    if value is None:
+        assert schema.get("nullable"), f"{at} is null, not nullable in the schema"
+        return
+    if "allOf" in schema:
+        for part in schema["allOf"]:
+            _conforms(value, part, components, at)
+        return
+    kind = schema.get("type", "object")
+    if kind == "object":
+        assert isinstance(value, dict), at
+        properties = schema.get("properties", {})
+        if properties:
+            assert set(value) <= set(properties), f"{at}: undeclared {set(value) - set(properties)}"
+        assert set(schema.get("required", ())) <= set(value), f"{at}: required keys missing"
+        for key, item in value.items():
+            if key in properties:
+                _conforms(item, properties[key], components, f"{at}.{key}")
+    elif kind == "array":
+        assert isinstance(value, list), at
+        for n, item in enumerate(value):
+            _conforms(item, schema["items"], components, f"{at}[{n}]")
+    else:
+        types = {"integer": int, "string": str, "boolean": bool, "number": (int, float)}
+        assert isinstance(value, types[kind]), f"{at}: {value!r} is not {kind}"
+        assert kind != "integer" or not isinstance(value, bool), at
+        if "enum" in schema:
+            assert value in schema["enum"], at
+
+
+def test_real_responses_have_exactly_the_schema_shapes(client, api, guest_client, settings):
+    """The schema is generated from the serializers that build the responses: check real
+    bodies (rooms of both kinds, edited and deleted messages, errors) against it."""
+    spec = client.get("/api/schema/", {"format": "json"}).json()
+    components = spec["components"]["schemas"]
+    owner, me = guest_client(), guest_client()
+    listing = ListingFactory(owner=owner.user)
+    room = direct_room(listing=listing, borrower=me.user)
+    first, _ = message_send(room_id=room.id, author=owner.user, body="hi", client_id="a")
+    gone, _ = message_send(room_id=room.id, author=me.user, body="oops", client_id="b")
+    message_edit(message_id=first.id, by=owner.user, body="hello")
+    message_delete(message_id=gone.id, by=me.user)
+    settings.CHAT = {**settings.CHAT, "GUEST_RATE": "1/minute"}
+
+    def check(response: Any, path: str, method: str = "get") -> None:
+        operation = spec["paths"][path][method]
+        content = operation["responses"][str(response.status_code)]["content"]
+        _conforms(response.json(), content["application/json"]["schema"], components, path)
+
+    check(me.get("/api/me/"), "/api/me/")
+    check(me.get("/api/rooms/"), "/api/rooms/")
+    check(me.get(f"/api/rooms/{room.id}/"), "/api/rooms/{room_id}/")
+    check(me.get(f"/api/rooms/{room.id}/messages/"), "/api/rooms/{room_id}/messages/")
+    check(me.get("/api/rooms/?kind=odd"), "/api/rooms/")
+    check(me.get(f"/api/rooms/{room.id}/messages/?limit=0"), "/api/rooms/{room_id}/messages/")
+    check(guest_client().get(f"/api/rooms/{room.id}/"), "/api/rooms/{room_id}/")
+    check(me.get("/api/listings/"), "/api/listings/")
+    check(me.post(f"/api/listings/{listing.id}/chat/"), "/api/listings/{listing_id}/chat/", "post")
+    check(api.post("/api/auth/guest/"), "/api/auth/guest/", "post")
+    check(api.post("/api/auth/guest/"), "/api/auth/guest/", "post")  # 429
+    refresh = {"refresh": me.tokens["refresh"]}
+    check(api.post("/api/auth/refresh/", refresh, format="json"), "/api/auth/refresh/", "post")
+    check(api.post("/api/auth/refresh/", refresh, format="json"), "/api/auth/refresh/", "post")
 
 
 def test_health_endpoints(client):

@@ -1,8 +1,12 @@
 import pytest
+from rest_framework import serializers
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
+from accounts.serializers import MeSerializer, UserSerializer, user_data
 from accounts.services import guest_create, user_ban
+from chatsite.foundation.wire import encode
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +188,23 @@ def test_banned_user_tokens_stop_working_everywhere(api, guest_client):
     assert client.get("/api/me/").status_code == 401
     refresh = api.post("/api/auth/refresh/", {"refresh": client.tokens["refresh"]}, format="json")
     assert refresh.status_code == 401
+
+
+def test_user_fast_paths_equal_drf_field_by_field():
+    """``user_data`` and ``MeSerializer`` build what their declared fields say, key order too."""
+    for user in [guest_create(), UserFactory(is_guest=False, is_staff=True)]:
+        for serializer in (UserSerializer(), MeSerializer()):
+            generic = serializers.Serializer.to_representation(serializer, user)
+            assert encode(serializer.to_representation(user)) == encode(generic)
+        assert user_data(user) == UserSerializer().to_representation(user)
+
+
+def test_login_and_guest_answer_the_same_session_shape(api, guest_client):
+    client = guest_client()
+    client.post("/api/auth/claim/", {"username": "shape", "password": "a long pass phrase 42"})
+    login = api.post(
+        "/api/auth/login/", {"username": "shape", "password": "a long pass phrase 42"}
+    ).json()
+    guest = api.post("/api/auth/guest/").json()
+    assert list(login) == list(guest) == ["access", "refresh", "user"]
+    assert login["user"] == user_data(User.objects.get(pk=client.user.pk))

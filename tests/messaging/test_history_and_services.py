@@ -1,11 +1,21 @@
-import pytest
+from datetime import UTC, datetime
 
+import pytest
+from channels.db import database_sync_to_async
+from rest_framework import serializers
+from rest_framework.test import APIClient
+
+from accounts.services import guest_create, tokens_for_user
 from chatsite.foundation.errors import BadRequest, Empty, Forbidden, NotFound, RoomClosed, TooLong
+from chatsite.foundation.wire import encode
 from messaging.models import ChatMessage
+from messaging.selectors import messages_before
+from messaging.serializers import MessageSerializer, message_data
 from messaging.services import message_delete, message_edit, message_send
 from rooms.models import ChatRoom
 from rooms.services import room_set_closed
 from tests.factories import ListingFactory, PublicRoomFactory, UserFactory, direct_room, messages
+from tests.messaging.wsclient import WsClient
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +175,73 @@ def test_direct_room_kind_is_returned_with_the_number(author):
     room = direct_room(listing=ListingFactory(owner=owner), borrower=author)
     message, _ = message_send(room_id=room.id, author=author, body="hello", client_id="c")
     assert ChatRoom.objects.get(pk=room.pk).last_seq == message.seq == 1
+
+
+def test_history_page_size_comes_from_settings(guest_client, room, author, settings):
+    messages(room=room, author=author, count=30)
+    settings.CHAT = {**settings.CHAT, "HISTORY_DEFAULT": 7, "HISTORY_MAX": 20}
+    client = guest_client()
+    latest = client.get(f"/api/rooms/{room.id}/messages/").json()
+    assert [m["seq"] for m in latest["results"]] == list(range(24, 31))
+    assert client.get(f"/api/rooms/{room.id}/messages/?limit=20").status_code == 200
+    too_many = client.get(f"/api/rooms/{room.id}/messages/?limit=21")
+    assert too_many.status_code == 400 and too_many.json()["code"] == "bad_request"
+
+
+def test_message_fast_path_equals_drf_field_by_field(room, author):
+    """``message_data`` (what every frame and page sends) is ``MessageSerializer``'s fields
+    walked by DRF, byte for byte: new, edited, deleted, and deleted with text still held."""
+    plain, _ = message_send(room_id=room.id, author=author, body="<b>hi</b> ✓", client_id="a")
+    edited, _ = message_send(room_id=room.id, author=author, body="helo", client_id="b")
+    message_edit(message_id=edited.id, by=author, body="hello")
+    gone, _ = message_send(room_id=room.id, author=author, body="oops", client_id="c")
+    message_delete(message_id=gone.id, by=author)
+    loaded = messages_before(room=room, before=None, limit=10).results
+    held = ChatMessage(
+        id=99, room=room, author=author, body="kept", client_id="d", seq=9, rev=9,
+        created_at=datetime(2026, 11, 22, 10, 1, 2, 123456, tzinfo=UTC),
+        deleted_at=datetime(2026, 11, 22, 10, 1, 3, tzinfo=UTC),
+    )  # fmt: skip
+    assert [m.id for m in loaded] == [plain.id, edited.id, gone.id]
+    serializer = MessageSerializer()
+    for message in [*loaded, plain, held]:
+        generic = serializers.Serializer.to_representation(serializer, message)
+        assert encode(message_data(message)) == encode(generic)
+        assert encode(serializer.to_representation(message)) == encode(generic)
+    assert MessageSerializer(loaded, many=True).data == [message_data(m) for m in loaded]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_ws_message_frames_equal_the_http_history_items(hub_cleanup):
+    """The same message reads the same over the socket (ack, broadcast) and over HTTP."""
+    user = await database_sync_to_async(guest_create)()
+    access = (await database_sync_to_async(tokens_for_user)(user=user))["access"]
+    room = await database_sync_to_async(PublicRoomFactory)()
+    ws, connected = await WsClient.open(access)
+    assert connected
+    await ws.send(type="join", room=room.id)
+    await ws.expect("joined")
+    latest: dict[int, dict] = {}
+    for client_id, body in [("one", "first <i>"), ("two", "second")]:
+        await ws.send(type="send", room=room.id, body=body, client_id=client_id)
+        ack = await ws.expect("ack", client_id=client_id)
+        frame = await ws.expect("message")
+        assert frame["message"] == ack["message"]
+        latest[frame["message"]["id"]] = frame["message"]
+    first, second = list(latest)
+    await ws.send(type="edit", message=first, body="first, edited")
+    await ws.send(type="delete", message=second)
+    for _ in range(2):
+        frame = await ws.expect("message")
+        latest[frame["message"]["id"]] = frame["message"]
+    await ws.close()
+
+    @database_sync_to_async
+    def history() -> list[dict]:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        return client.get(f"/api/rooms/{room.id}/messages/").json()["results"]
+
+    items = await history()
+    assert items == [latest[first], latest[second]]
+    assert latest[first]["edited_at"] and latest[second]["deleted"] is True

@@ -1,6 +1,10 @@
 import pytest
+from rest_framework import serializers
 
+from chatsite.foundation.wire import encode
 from rooms.models import Listing
+from rooms.serializers import ListingSerializer, listing_data
+from tests.factories import ListingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +63,10 @@ def test_missing_listing_is_404_with_code(guest_client):
     response = guest_client().get("/api/listings/999999/")
     assert response.status_code == 404
     assert response.json() == {"code": "not_found", "detail": "No such listing."}
+
+
+def test_listing_fast_path_equals_drf_field_by_field():
+    serializer = ListingSerializer()
+    for listing in [ListingFactory(), ListingFactory(description="")]:
+        generic = serializers.Serializer.to_representation(serializer, listing)
+        assert encode(listing_data(listing)) == encode(generic)

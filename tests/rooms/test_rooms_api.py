@@ -141,3 +141,33 @@ def test_direct_room_survives_its_listing(guest_client):
     owner.delete(f"/api/listings/{listing.id}/")
     room = visitor.get(f"/api/rooms/{room_id}/").json()
     assert room["listing"] is None and room["peer"]["id"] == owner.user.id
+
+
+def test_room_list_filters_by_kind_across_pages(guest_client):
+    """The inbox reads ``?kind=direct`` and follows ``next``: direct rooms are not crowded
+    out of the first page by public ones."""
+    me, owner = guest_client(), guest_client()
+    for n in range(60):
+        PublicRoomFactory(name=f"r{n}")
+    direct_ids = {
+        direct_room(listing=ListingFactory(owner=owner.user), borrower=me.user).id
+        for _ in range(55)
+    }
+    direct_room(listing=ListingFactory(owner=owner.user), borrower=guest_client().user)
+    seen, url = [], "/api/rooms/?kind=direct"
+    while url:
+        page = me.get(url).json()
+        seen += page["results"]
+        url = page["next"]
+    assert {r["kind"] for r in seen} == {"direct"}
+    assert [r["id"] for r in seen] == sorted(direct_ids, reverse=True)  # newest first
+    public = me.get("/api/rooms/?kind=public").json()
+    assert {r["kind"] for r in public["results"]} == {"public"} and public["next"]
+
+
+@pytest.mark.parametrize("kind", ["private", "DIRECT", "public,direct"])
+def test_room_list_refuses_an_unknown_kind(guest_client, kind):
+    response = guest_client().get("/api/rooms/", {"kind": kind})
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+    assert "kind" in response.json()["fields"]
