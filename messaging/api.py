@@ -75,7 +75,7 @@ class RoomListApi(APIView):
 class RoomDetailApi(APIView):
     @extend_schema(responses={200: RoomSerializer, 404: ErrorSerializer})
     def get(self, request: AuthenticatedRequest, room_id: int) -> Response:
-        room_get_for_user(room_id=room_id, user=request.user)
+        # Visibility is the summary's own filter: another's direct room is "not found".
         return Response(room_data_for(room_id=room_id, user=request.user))
 
 

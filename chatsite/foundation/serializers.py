@@ -20,9 +20,9 @@ class Timestamp(serializers.DateTimeField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(read_only=True, **kwargs)
 
-    def to_representation(self, value: datetime) -> str | None:  # type: ignore[override]
-        # The stubs say DateTimeField renders to ``datetime | str``; ours is always text.
-        return iso(value)
+    def to_representation(self, value: datetime) -> str:
+        # DRF writes a null attribute as null without asking the field: ``value`` is a time.
+        return iso(value) or ""
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
