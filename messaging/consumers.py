@@ -137,20 +137,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             log.info(
                 "ws refusal user=%s code=%s room=%s", session.user_id, exc.code, _room_of(frame)
             )
-            self._refuse_frame(session, exc, frame)
+            _answer_error(session, exc, frame)
         except UNAVAILABLE as exc:
             log.warning("ws unavailable user=%s: %r", session.user_id, exc)
-            self._refuse_frame(session, Unavailable(), frame)
+            _answer_error(session, Unavailable(), frame)
         except Exception:
             # A bug (IntegrityError, DataError, ProgrammingError among them): a retry will
             # not cure it. Logged with its traceback; the connection lives on.
             log.exception("ws handler failed user=%s type=%s", session.user_id, _type_of(frame))
-            self._refuse_frame(session, Internal(), frame)
-
-    @staticmethod
-    def _refuse_frame(session: Session, exc: ChatError, frame: Frame | None) -> None:
-        metrics.refusals_total.labels(code=exc.code).inc()
-        session.reply(error_frame(exc, ref=frame_ref(frame)))
+            _answer_error(session, Internal(), frame)
 
 
 # --- handlers: one call each, then the reply -------------------------------------------------
@@ -231,6 +226,11 @@ HANDLERS: dict[str, Callable[[Session, Frame], Awaitable[None]]] = {
     "auth": on_auth,
     "ping": on_ping,
 }
+
+
+def _answer_error(session: Session, exc: ChatError, frame: Frame | None) -> None:
+    metrics.refusals_total.labels(code=exc.code).inc()
+    session.reply(error_frame(exc, ref=frame_ref(frame)))
 
 
 def _room_of(frame: Frame | None) -> object:
