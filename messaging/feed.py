@@ -72,8 +72,7 @@ class RoomFeed:
         task, self._resync = self._resync, None
         if task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task})  # its end, without taking on its cancellation
 
     # --- replays (call inside ``exclusive()``) ------------------------------------------------
 
