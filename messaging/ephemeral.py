@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import RedisError
 
 # What the shared store (and channels-redis) raise while Redis is away.
@@ -144,7 +145,10 @@ class RedisStore:
 
         self.redis = aredis.Redis.from_url(url)
         self.rate_script = self.redis.register_script(_RATE_SCRIPT)
-        self.ttl = float(settings.CHAT["PRESENCE_TTL"])
+        self.ttl = _presence_ttl()
+        # A key whose every entry a dead process left behind goes away by itself: each write
+        # of an entry (first or refresh) renews its key's expiry.
+        self.key_ttl = math.ceil(self.ttl * 2)
 
     def _expiry(self) -> float:
         # Refreshed every TTL/4 (hub heartbeat): a dead process's entries are gone, and
@@ -174,7 +178,7 @@ class RedisStore:
             pipe.zremrangebyscore(key, "-inf", time.time())
             pipe.zadd(key, {f"{PROCESS_ID}|{conn_id}": self._expiry()})
             pipe.zcard(key)
-            pipe.expire(key, math.ceil(self.ttl * 2))
+            pipe.expire(key, self.key_ttl)
             result = await pipe.execute()
         return int(result[2])
 
@@ -198,22 +202,30 @@ class RedisStore:
     async def refresh(
         self, presence: Iterable[tuple[int, User]], conns: Iterable[tuple[int, str]]
     ) -> None:
+        """Renew this process's entries, and their keys' expiry: a key that lapsed (Redis was
+        away longer than the TTL, or restarted) is made again with one, never without."""
         expiry = self._expiry()
         async with self.redis.pipeline(transaction=False) as pipe:
             for room_id, user in presence:
-                pipe.zadd(f"{self.prefix}presence:{room_id}", {self._member(user): expiry})
-                pipe.expire(f"{self.prefix}presence:{room_id}", math.ceil(self.ttl * 2))
+                key = f"{self.prefix}presence:{room_id}"
+                pipe.zadd(key, {self._member(user): expiry})
+                pipe.expire(key, self.key_ttl)
             for user_id, conn_id in conns:
-                pipe.zadd(f"{self.prefix}conns:{user_id}", {f"{PROCESS_ID}|{conn_id}": expiry})
+                key = f"{self.prefix}conns:{user_id}"
+                pipe.zadd(key, {f"{PROCESS_ID}|{conn_id}": expiry})
+                pipe.expire(key, self.key_ttl)
             await pipe.execute()
 
     async def aclose(self) -> None:
         await self.redis.aclose()
 
 
-def _decode_presence(members: Iterable[bytes]) -> dict[int, User]:
+def _decode_presence(members: Iterable[object]) -> dict[int, User]:
+    """Distinct users among presence entries (``zrangebyscore`` without scores: bytes)."""
     users: dict[int, User] = {}
     for member in members:
+        if not isinstance(member, bytes):
+            raise TypeError(f"a presence entry should be bytes, not {member!r}")
         _, user_id, user_json = member.split(b"|", 2)
         users.setdefault(int(user_id), orjson.loads(user_json))
     return users
@@ -225,9 +237,24 @@ _redis_stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisStore] 
 )
 
 
+def _presence_ttl() -> float:
+    ttl = settings.CHAT["PRESENCE_TTL"]
+    if not isinstance(ttl, int | float):
+        raise ImproperlyConfigured(f"CHAT['PRESENCE_TTL'] must be a number, not {ttl!r}.")
+    return float(ttl)
+
+
+def _redis_url() -> str:
+    """``settings.CHAT["REDIS_URL"]``, "" when the embedded default (no Redis) is in use."""
+    url = settings.CHAT["REDIS_URL"]
+    if url is not None and not isinstance(url, str):
+        raise ImproperlyConfigured(f"CHAT['REDIS_URL'] must be a string, not {url!r}.")
+    return url or ""
+
+
 def get_store() -> LocalStore | RedisStore:
     """The store for the running event loop (Redis clients belong to one loop)."""
-    url = settings.CHAT["REDIS_URL"]
+    url = _redis_url()
     if not url:
         return _local
     loop = asyncio.get_running_loop()
@@ -242,7 +269,7 @@ _sync_clients: dict[str, Any] = {}
 
 def online_counts(room_ids: list[int]) -> dict[int, int]:
     """Distinct users present per room, for the HTTP API (synchronous)."""
-    url = settings.CHAT["REDIS_URL"]
+    url = _redis_url()
     if not url or not room_ids:
         return _local.online_counts(room_ids)
     client = _sync_clients.get(url)

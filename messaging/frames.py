@@ -1,4 +1,7 @@
-"""Client frames: parse and check shape; nothing here touches state."""
+"""Client frames in, replies out: parse and check shape, and build the frames that answer
+one connection (``joined``, ``left``, ``ack``, ``reset``, ``error``, ``pong``). Frames to a
+room are built where they are published (``messaging.services``, ``messaging.hub``).
+Nothing here touches state."""
 
 from typing import Any
 
@@ -6,6 +9,10 @@ import orjson
 
 from chatsite.foundation.errors import BadRequest, ChatError
 from chatsite.foundation.wire import encode
+from messaging.models import ChatMessage
+from messaging.serializers import message_data
+
+Frame = dict[str, Any]  # a client frame that passed ``check_frame``
 
 # type -> required fields and their kinds ("id": a non-negative int, "str": a string)
 FRAMES: dict[str, dict[str, str]] = {
@@ -67,3 +74,26 @@ def error_frame(exc: ChatError, *, ref: str | None = None) -> str:
     if ref is not None:
         data["ref"] = ref
     return encode(data)
+
+
+def ack_frame(message: ChatMessage, *, ref: str | None = None) -> str:
+    data = {"type": "ack", "client_id": message.client_id, "message": message_data(message)}
+    if ref is not None:
+        data["ref"] = ref
+    return encode(data)
+
+
+def joined_frame(*, room: int, cursor: int, online: int, users: list[dict[str, Any]]) -> str:
+    frame = {"type": "joined", "room": room, "cursor": cursor, "online": online, "users": users}
+    return encode(frame)
+
+
+def left_frame(*, room: int) -> str:
+    return encode({"type": "left", "room": room})
+
+
+def reset_frame(*, room: int, cursor: int) -> str:
+    return encode({"type": "reset", "room": room, "cursor": cursor})
+
+
+PONG = encode({"type": "pong"})

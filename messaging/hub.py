@@ -18,15 +18,16 @@ import itertools
 import logging
 import weakref
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
-from django.conf import settings
 
 from chatsite.foundation import metrics
 from chatsite.foundation.publish import EVENT_TYPE, apublish, room_group
 from chatsite.foundation.wire import encode
 from messaging.ephemeral import STORE_ERRORS, LocalStore, RedisStore, get_store, users_sorted
+from messaging.limits import chat_float, chat_int
 from messaging.servers import install_graceful_shutdown, text_frame, tune_gc
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,15 @@ GROUP_REFRESH_SECONDS = 600.0  # re-add groups well before channels-redis' group
 
 
 class Connection(Protocol):
-    """What the hub needs of a local connection (``ChatConsumer``)."""
+    """What the hub needs of a local connection (``messaging.session.Session``)."""
 
     conn_id: str
     user_id: int
     user_json: dict[str, Any]
-    rooms: dict[int, Any]
+
+    @property
+    def feeds(self) -> Mapping[int, object]:
+        """The rooms this connection has joined."""
 
     def deliver(self, text: str, room: int | None, rev: int | None, frame: bytes) -> None: ...
 
@@ -181,18 +185,18 @@ class Hub:
             frame = text_frame(text.encode())  # once per process, not once per receiver
             room, rev = event.get("room"), event.get("rev")
             skip, unless = event.get("skip_user"), event.get("unless_joined")
-            if (seen := event.get("presence")) is not None:
+            if (seen := event.get("presence")) is not None and room is not None:
                 self._presence_seen[room] = seen
             if rev is not None and room is not None:
                 recent = self.recent.get(event["group"])
                 if recent is None:
-                    recent = self.recent[event["group"]] = Recent(settings.CHAT["RECENT_FRAMES"])
+                    recent = self.recent[event["group"]] = Recent(chat_int("RECENT_FRAMES"))
                 recent.add(rev, text, frame)
             delivered = 0
             for conn in tuple(conns):
                 if skip is not None and conn.user_id == skip:
                     continue
-                if unless is not None and unless in conn.rooms:
+                if unless is not None and unless in conn.feeds:
                     continue
                 conn.deliver(text, room, rev, frame)
                 delivered += 1
@@ -211,16 +215,13 @@ class Hub:
 
     # --- connections, rooms, presence ----------------------------------------------------
 
-    async def connection_open(self, conn: Connection) -> int:
-        """Register; the number of this user's open connections across all processes
-        (1 while the shared store is unreachable: an outage does not lock people out)."""
+    def connection_add(self, conn: Connection) -> None:
+        """Follow an admitted connection (``messaging.limits.connection_admit`` counted it):
+        the heartbeat keeps its entry in the shared store alive, shutdown closes it."""
         self.connections.add(conn)
-        count = await self._quietly(self.store.connection_open(conn.user_id, conn.conn_id))
-        return count or 1
 
-    async def connection_close(self, conn: Connection) -> None:
+    def connection_remove(self, conn: Connection) -> None:
         self.connections.discard(conn)
-        await self._quietly(self.store.connection_close(conn.user_id, conn.conn_id))
 
     async def _quietly(self, operation: Any) -> Any:
         """Ephemeral bookkeeping may fail while Redis is away; the heartbeat repairs it."""
@@ -255,7 +256,7 @@ class Hub:
         await self.unsubscribe(room_group(room_id), conn)
 
     async def presence(self, room_id: int) -> tuple[int, list[dict[str, Any]]]:
-        limit = settings.CHAT["PRESENCE_USERS_MAX"]
+        limit = chat_int("PRESENCE_USERS_MAX")
         try:
             return await self.store.presence(room_id, limit)
         except STORE_ERRORS as exc:  # what this process knows beats failing the join
@@ -271,7 +272,7 @@ class Hub:
         self._presence_due.add(room_id)
         loop = asyncio.get_running_loop()
         loop.call_later(
-            settings.CHAT["PRESENCE_COALESCE"],
+            chat_float("PRESENCE_COALESCE"),
             lambda: self._tasks.append(loop.create_task(self._presence_flush(room_id))),
         )
 
@@ -279,7 +280,7 @@ class Hub:
         self._presence_due.discard(room_id)
         self._tasks[:] = [t for t in self._tasks if not t.done()]
         try:
-            online, users = await self.store.presence(room_id, settings.CHAT["PRESENCE_USERS_MAX"])
+            online, users = await self.store.presence(room_id, chat_int("PRESENCE_USERS_MAX"))
         except STORE_ERRORS as exc:  # no broadcast from a partial view; a later beat retries
             log.warning("hub: presence unavailable: %r", exc)
             return
@@ -309,7 +310,7 @@ class Hub:
                 conn.resync()
 
     async def _heartbeat(self) -> None:
-        ttl = float(settings.CHAT["PRESENCE_TTL"])
+        ttl = chat_float("PRESENCE_TTL")
         interval = ttl / 4
         since_groups = 0.0
         while True:

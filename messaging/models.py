@@ -20,8 +20,10 @@ class ChatMessage(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["room", "seq"], name="message_room_seq_unique"),
+            # A send is idempotent per room: the same client_id in another room is another
+            # message. Also the index of the retry lookup (room, author, client_id).
             models.UniqueConstraint(
-                fields=["author", "client_id"], name="message_author_client_id_unique"
+                fields=["room", "author", "client_id"], name="message_room_author_client_id_unique"
             ),
         ]
         indexes = [models.Index(fields=["room", "rev"], name="message_room_rev_idx")]

@@ -1,9 +1,16 @@
 """Writes for messages. Each takes the room's next number in the same transaction as the
-write and publishes after commit, so HTTP, admin and WebSocket behave the same."""
+write and publishes after commit, so HTTP, admin and WebSocket behave the same.
 
+Every frame a room (or a user's sockets) receives is built here or in ``messaging.hub``
+(presence), never in an interface. The ``a``-prefixed functions at the end are the
+WebSocket's entry points: the limits of ``messaging.limits``, then the write, with its
+broadcast handed back for the caller to publish after it replied.
+"""
+
+import logging
 from datetime import timedelta
+from typing import NamedTuple
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
@@ -11,12 +18,25 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.serializers import user_data
 from chatsite.foundation.errors import BadRequest, Empty, Forbidden, NotFound, TooLong
-from chatsite.foundation.publish import publish_on_commit, room_group, user_group
+from chatsite.foundation.publish import (
+    Event,
+    apublish,
+    apublish_all,
+    collecting,
+    publish_on_commit,
+    room_group,
+    user_group,
+)
 from chatsite.foundation.wire import encode
+from messaging.ephemeral import STORE_ERRORS
+from messaging.limits import chat_int, send_rate_check, typing_allowed
 from messaging.models import ChatMessage
 from messaging.serializers import message_data, message_frame, room_data_for
+from messaging.threads import in_db_thread
 from rooms.models import ChatRoom, Listing, Membership
 from rooms.services import direct_room_get_or_create, membership_mark_read, room_next_seq
+
+log = logging.getLogger(__name__)
 
 CLIENT_ID_MAX = 64
 
@@ -28,7 +48,7 @@ def clean_body(body: object) -> str:
     body = body.strip()
     if not body:
         raise Empty()
-    limit = settings.CHAT["BODY_MAX"]
+    limit = chat_int("BODY_MAX")
     if len(body) > limit:
         raise TooLong(f"A message has at most {limit} characters.")
     return body
@@ -43,9 +63,11 @@ def clean_client_id(client_id: object) -> str:
 def message_send(
     *, room_id: int, author: User, body: str, client_id: str
 ) -> tuple[ChatMessage, bool]:
-    """Store a message once per (author, client_id); ``True`` if it was stored now.
+    """Store a message once per (room, author, client_id); ``True`` if it was stored now.
 
-    A retry with a ``client_id`` already stored returns that message and publishes nothing.
+    A retry with a ``client_id`` already stored in this room returns that message and
+    publishes nothing. Idempotency is per room: the same ``client_id`` sent to another room is
+    another message there (never the first room's message acknowledged as if it were new).
     """
     client_id = clean_client_id(client_id)
     body = clean_body(body)
@@ -60,15 +82,16 @@ def message_send(
     except IntegrityError:
         # Stored already (a retry, or a concurrent one that won); the rollback gave back the
         # number we took.
-        if existing := _message_by_client_id(author=author, client_id=client_id):
+        if existing := _message_by_client_id(room_id=room_id, author=author, client_id=client_id):
             return existing, False
         raise
     return message, True
 
 
-def _message_by_client_id(*, author: User, client_id: str) -> ChatMessage | None:
+def _message_by_client_id(*, room_id: int, author: User, client_id: str) -> ChatMessage | None:
+    # Served by the unique index on (room, author, client_id).
     return (
-        ChatMessage.objects.filter(author=author, client_id=client_id)
+        ChatMessage.objects.filter(room_id=room_id, author=author, client_id=client_id)
         .select_related("author")
         .first()
     )
@@ -188,3 +211,65 @@ def rooms_purge_idle(
             publish_on_commit(user_group(user_id), "forget", room=room_id, text=text)
         ChatRoom.objects.filter(pk__in=[room.pk for room in rooms]).delete()
     return rooms
+
+
+# --- the WebSocket's entry points ------------------------------------------------------------
+# Each write runs in ``collecting``: the events its commit published come back to the event
+# loop, which publishes them itself (a send after its ack: the sender sees the ack first).
+
+_amessage_send = in_db_thread(collecting(message_send))
+_amessage_edit = in_db_thread(collecting(message_edit))
+_amessage_delete = in_db_thread(collecting(message_delete))
+_aroom_mark_read = in_db_thread(collecting(room_mark_read))
+
+
+class Sent(NamedTuple):
+    message: ChatMessage
+    created: bool  # False: a retry, answered with the message stored before
+    events: list[Event]  # its broadcast, for ``abroadcast`` once the sender has its ack
+
+
+async def amessage_send(*, room_id: int, author: User, body: str, client_id: str) -> Sent:
+    """``message_send`` within the author's send rate (``RateLimited`` past it)."""
+    await send_rate_check(user_id=author.id)
+    (message, created), events = await _amessage_send(
+        room_id=room_id, author=author, body=body, client_id=client_id
+    )
+    return Sent(message, created, events)
+
+
+async def amessage_edit(*, message_id: int, by: User, body: str) -> ChatMessage:
+    message, events = await _amessage_edit(message_id=message_id, by=by, body=body)
+    await abroadcast(events)
+    return message
+
+
+async def amessage_delete(*, message_id: int, by: User) -> ChatMessage:
+    message, events = await _amessage_delete(message_id=message_id, by=by)
+    await abroadcast(events)
+    return message
+
+
+async def aroom_mark_read(*, room: ChatRoom, user: User, seq: int) -> int | None:
+    moved, events = await _aroom_mark_read(room=room, user=user, seq=seq)
+    await abroadcast(events)
+    return moved
+
+
+async def atyping_announce(*, room_id: int, user: User) -> bool:
+    """Tell the room's others that ``user`` is typing, unless they were told within
+    ``TYPING_INTERVAL`` (then nothing is sent: False)."""
+    if not await typing_allowed(user_id=user.id, room_id=room_id):
+        return False
+    text = encode({"type": "typing", "room": room_id, "user": user_data(user)})
+    await apublish(room_group(room_id), "frame", text=text, skip_user=user.id)
+    return True
+
+
+async def abroadcast(events: list[Event]) -> None:
+    """Publish what a committed write produced. The write stands if this fails: receivers
+    see a gap in revs at the next message (or rejoin by cursor) and sync."""
+    try:
+        await apublish_all(events)
+    except STORE_ERRORS as exc:
+        log.warning("broadcast failed, the write stands: %r", exc)

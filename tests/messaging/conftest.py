@@ -1,7 +1,10 @@
 import pytest
 import redis
+from channels.db import database_sync_to_async
 
+from accounts.services import guest_create, tokens_for_user
 from messaging.hub import stop_hub
+from tests.factories import PublicRoomFactory, UserFactory
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -25,3 +28,21 @@ def layer(request, settings):
 async def hub_cleanup():
     yield
     await stop_hub()
+
+
+@pytest.fixture
+def person():
+    """``await person()``: a new guest (or a user with ``fields``) holding ``.access``."""
+
+    @database_sync_to_async
+    def make(**fields):
+        user = UserFactory(**fields) if fields else guest_create()
+        user.access = tokens_for_user(user=user)["access"]
+        return user
+
+    return make
+
+
+@pytest.fixture
+def room():
+    return PublicRoomFactory(name="lobby")

@@ -1,7 +1,6 @@
 """The embedded default's channel layer: Channels' in-memory layer with a bounded sweep."""
 
-import asyncio
-
+from chatsite import layers
 from chatsite.layers import LocalChannelLayer
 
 
@@ -16,12 +15,25 @@ async def test_group_send_reaches_every_member_once():
     assert layer.channels == {}  # nothing left over
 
 
-async def test_expired_messages_are_still_swept_at_most_once_a_second():
+class Clock:
+    """The layer's monotonic clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+async def test_expired_messages_are_still_swept_at_most_once_a_second(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(layers, "time", clock)
     layer = LocalChannelLayer(expiry=0, capacity=10)
-    layer.sweep_interval = 0.05
     stale = await layer.new_channel()
     await layer.group_add("room.1", stale)
     await layer.group_send("room.1", {"type": "chat.event"})  # never received: expires at once
-    await asyncio.sleep(0.06)
+    await layer.group_send("room.2", {"type": "chat.event"})  # within the second: no sweep
+    assert stale in layer.groups["room.1"]
+    clock.now += layer.sweep_interval
     await layer.group_send("room.2", {"type": "chat.event"})  # the next call sweeps
     assert stale not in layer.groups.get("room.1", {})

@@ -14,10 +14,12 @@ class StuckSocket:
 
     def __init__(self) -> None:
         self.sent: list[dict] = []
+        self.writing = asyncio.Event()  # the first write is under way
         self.release = asyncio.Event()
 
     async def send(self, message: dict) -> None:
         self.sent.append(message)
+        self.writing.set()
         await self.release.wait()
 
 
@@ -28,7 +30,7 @@ async def test_a_blocked_writer_overflows_at_the_bound_and_the_caller_never_wait
     frame = "x" * 1000
     for _ in range(10):
         outbox.put(frame)  # put never awaits: the room's fan-out loop is never held up
-    await asyncio.sleep(0.01)
+    await socket.writing.wait()
     assert len(socket.sent) == 1 and not overflowed  # one write in flight, the rest queued
     for _ in range(2):
         outbox.put(frame)
@@ -40,20 +42,20 @@ async def test_a_blocked_writer_overflows_at_the_bound_and_the_caller_never_wait
 
 async def test_a_reader_that_keeps_up_gets_everything_in_order():
     sent: list[str] = []
+    closed = asyncio.Event()
 
     async def send(message: dict) -> None:
         sent.append(message.get("text", f"close:{message.get('code')}"))
+        if message["type"] == "websocket.close":
+            closed.set()
 
     outbox = Outbox(send, max_bytes=1_000, on_overflow=lambda: pytest.fail("no overflow"))
     for n in range(500):
         outbox.put(f"frame {n}")
         if n % 50 == 0:
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # let the writer run between puts (a yield, not a wait)
     outbox.close(1000)
-    for _ in range(100):
-        if sent and sent[-1] == "close:1000":
-            break
-        await asyncio.sleep(0.001)
+    await asyncio.wait_for(closed.wait(), 3)
     assert sent == [f"frame {n}" for n in range(500)] + ["close:1000"]
 
 
@@ -93,7 +95,7 @@ async def test_daphne_backlog_counts_bytes_twisted_has_not_written():
     outbox = Outbox(send, max_bytes=5_000, on_overflow=lambda: overflowed.append(True))
     for _ in range(10):
         outbox.put("y" * 1000)
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a yield: the backlog is read at each put, not by a task
     assert overflowed == [True]
     await outbox.aclose()
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from rest_framework_simplejwt.tokens import AccessToken
 
 from chatsite.asgi import application
+from tests.factories import ListingFactory, direct_room
 
 QUIET = {"presence", "typing", "read"}  # frames that arrive on their own schedule
 
@@ -77,7 +81,8 @@ class WsClient:
                 raise AssertionError(f"expected a close, got {frame}")
 
     async def nothing_but_quiet(self, seconds: float = 0.3) -> None:
-        """Assert that no frame other than presence/typing/read arrives for ``seconds``.
+        """Assert that no frame other than presence/typing/read arrives for ``seconds``: a
+        bounded wait for nothing to happen, not a wait for something.
 
         (``receive_output`` timing out would cancel the application, so poll instead.)
         """
@@ -95,3 +100,21 @@ class WsClient:
 
     async def close(self) -> None:
         await self.comm.disconnect()
+
+
+async def connect(user: Any, **kwargs: Any) -> WsClient:
+    """A socket of ``user`` (holding ``.access``), open with chat.v1 selected."""
+    client, connected = await WsClient.open(user.access, **kwargs)
+    assert connected and client.subprotocol == "chat.v1"
+    return client
+
+
+@database_sync_to_async
+def make_direct(owner: Any, borrower: Any) -> Any:
+    return direct_room(listing=ListingFactory(owner=owner), borrower=borrower)
+
+
+def token_expiring(user: Any, *, seconds: float) -> str:
+    token = AccessToken.for_user(user)
+    token.set_exp(from_time=datetime.now(tz=UTC), lifetime=timedelta(seconds=seconds))
+    return str(token)

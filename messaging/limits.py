@@ -1,0 +1,80 @@
+"""How much a user may do: the send rate, the connection cap, the typing throttle.
+
+Rules, not transport: HTTP and WebSocket call the same functions, so a limit means the same
+on both. The counts live in the shared store (``messaging.ephemeral``), so they hold across
+every process and every connection of a user. The settings are read at each call (tests and
+operators change ``settings.CHAT``), through the typed accessors below.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from chatsite.foundation.errors import RateLimited
+from messaging.ephemeral import STORE_ERRORS, get_store
+
+log = logging.getLogger(__name__)
+
+
+def chat_int(name: str) -> int:
+    """``settings.CHAT[name]`` as an int."""
+    value = settings.CHAT[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ImproperlyConfigured(f"CHAT[{name!r}] must be an int, not {value!r}.")
+    return value
+
+
+def chat_float(name: str) -> float:
+    """``settings.CHAT[name]`` as a float (an int is taken as one)."""
+    value = settings.CHAT[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ImproperlyConfigured(f"CHAT[{name!r}] must be a number, not {value!r}.")
+    return float(value)
+
+
+async def send_rate_check(*, user_id: int) -> None:
+    """Count one send of ``user_id``; ``RateLimited`` (with ``retry_after``) past
+    ``SEND_RATE`` sends per ``SEND_WINDOW`` seconds, across all the user's connections."""
+    wait = await get_store().rate_hit(
+        f"send:{user_id}", chat_int("SEND_RATE"), chat_float("SEND_WINDOW")
+    )
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise RateLimited(f"Too many messages; try again in {seconds} s.", retry_after=seconds)
+
+
+async def connection_admit(*, user_id: int, conn_id: str) -> bool:
+    """Count a new connection of ``user_id``; False, and not counted, past
+    ``MAX_CONNECTIONS_PER_USER`` open across all processes.
+
+    While the shared store is unreachable every connection is admitted: an outage of the
+    store does not lock people out (the hub's heartbeat counts them once it is back).
+    """
+    store = get_store()
+    try:
+        open_now = await store.connection_open(user_id, conn_id)
+    except STORE_ERRORS as exc:
+        log.warning("limits: connection count unavailable, admitting: %r", exc)
+        return True
+    if open_now <= chat_int("MAX_CONNECTIONS_PER_USER"):
+        return True
+    await connection_release(user_id=user_id, conn_id=conn_id)  # a refused socket holds no slot
+    return False
+
+
+async def connection_release(*, user_id: int, conn_id: str) -> None:
+    """Give back the slot of a connection that closed (its entry expires anyway if this
+    fails: the store is away, and the hub stops refreshing it)."""
+    try:
+        await get_store().connection_close(user_id, conn_id)
+    except STORE_ERRORS as exc:
+        log.warning("limits: connection release failed: %r", exc)
+
+
+async def typing_allowed(*, user_id: int, room_id: int) -> bool:
+    """At most one ``typing`` per ``TYPING_INTERVAL`` seconds per user per room."""
+    return await get_store().claim(f"typing:{user_id}:{room_id}", chat_float("TYPING_INTERVAL"))
