@@ -3,22 +3,27 @@
 The browser client's copy (``static/js/codes.js``) is checked against these by a test.
 """
 
-from enum import IntEnum, StrEnum
+from enum import StrEnum
+from typing import Final
 
 SUBPROTOCOL = "chat.v1"
 BEARER_PREFIX = "bearer."
 
 
-class Close(IntEnum):
-    """WebSocket close codes the server uses."""
+class Close:
+    """WebSocket close codes the server uses.
 
-    GOING_AWAY = 1001  # development server (Daphne) shutting down: reconnect at once
-    TOO_BIG = 1009  # a frame over CHAT_FRAME_MAX_BYTES
-    SERVICE_RESTART = 1012  # production server (uvicorn) shutting down: reconnect at once
-    AUTH = 4401  # token missing, invalid or expired: refresh, then reconnect
-    BANNED = 4403  # banned or deactivated
-    SLOW = 4408  # the client stopped reading; it resumes by cursor on reconnect
-    TOO_MANY = 4429  # too many open connections for this user (or client address)
+    Plain ints, not an IntEnum: autobahn (under Daphne) refuses a close code whose type is
+    not exactly ``int``.
+    """
+
+    GOING_AWAY: Final = 1001  # development server (Daphne) shutting down: reconnect at once
+    TOO_BIG: Final = 1009  # a frame over CHAT_FRAME_MAX_BYTES
+    SERVICE_RESTART: Final = 1012  # production server (uvicorn) shutting down: reconnect at once
+    AUTH: Final = 4401  # token missing, invalid or expired: refresh, then reconnect
+    BANNED: Final = 4403  # banned or deactivated
+    SLOW: Final = 4408  # the client stopped reading; it resumes by cursor on reconnect
+    TOO_MANY: Final = 4429  # too many open connections for this user (or client address)
 
 
 class Code(StrEnum):
@@ -47,3 +52,8 @@ class Code(StrEnum):
     POW_REQUIRED = "pow_required"
     UNSUPPORTED_MEDIA = "unsupported_media"
     TOO_LARGE = "too_large"
+
+
+CLOSE_CODES: Final = {
+    name: value for name, value in vars(Close).items() if isinstance(value, int)
+}
