@@ -10,7 +10,7 @@ from django.conf import settings
 from django.views.generic import TemplateView
 
 
-def client_limits() -> dict[str, int | float]:
+def client_limits() -> dict[str, object]:
     """What the browser client needs to know of ``settings.CHAT`` (data-* attribute names)."""
     chat = settings.CHAT
     return {

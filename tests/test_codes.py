@@ -36,10 +36,9 @@ def test_error_codes_in_the_client_are_the_servers():
 
 def test_the_client_compares_codes_only_through_the_table():
     """No literal code where the client compares codes (a CSS class "muted" is no code)."""
-    literals = re.compile(
-        r'\b(?:%s)\b|"(?:%s)"'
-        % ("|".join(str(c.value) for c in Close), "|".join(c.value for c in Code))
-    )
+    closes = "|".join(str(c.value) for c in Close)
+    codes = "|".join(c.value for c in Code)
+    literals = re.compile(rf'\b(?:{closes})\b|"(?:{codes})"')
     comparing = re.compile(r"code|===|!==|==|!=|\bcase\b|includes\(|\.has\(|new Set\(")
     for path in sorted((ROOT / "static" / "js").rglob("*.js")):
         if path == CODES_JS:
