@@ -7,6 +7,7 @@ rate limit that a quick typist runs into.
 import json
 import re
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -137,8 +138,10 @@ def test_a_refused_token_keeps_retrying_while_the_refresh_fails(site, person):
     )
     sockets[-1].close(code=4401, reason="token expired")
     expect(page.locator("#banner-text")).to_have_text("Reconnecting…")
-    for _ in range(3):  # the refresh failed, and was tried again, and again
+    deadline = time.monotonic() + 15  # the backoff's first steps take a few seconds
+    for tried in range(3):  # the refresh failed, and was tried again, and again
         while not refreshes.acquire(blocking=False):
+            assert time.monotonic() < deadline, f"refresh tried {tried} times, then never again"
             page.wait_for_timeout(50)
     page.unroute("**/api/auth/refresh/")
     expect(page.locator("#banner")).to_be_hidden(timeout=15_000)
