@@ -67,6 +67,15 @@ def token_of(page: Page) -> str:
     return page.evaluate("localStorage.getItem('chat.access')")
 
 
+def wait_for_refused_attempts(page: Page, attempts: list[Any], count: int) -> None:
+    """Until ``count`` more sockets were tried (and refused): the backoff's next try is then
+    2 ** (count - 1) to 2 ** count seconds away (see socket.js)."""
+    deadline = time.monotonic() + 30
+    while len(attempts) < count:
+        assert time.monotonic() < deadline, f"only {len(attempts)} attempts to reconnect"
+        page.wait_for_timeout(100)
+
+
 def test_quick_sends_arrive_in_the_order_written_for_everyone(site, person):
     writer, reader = person(), person()
     room = open_new_room(site, writer, reader)
@@ -95,16 +104,19 @@ def test_quick_sends_arrive_in_the_order_written_for_everyone(site, person):
 def test_a_dead_connection_is_noticed_and_healed_when_the_network_returns(site, person):
     one, two = person(), person()
     open_new_room(site, one, two)
+    attempts: list[Any] = []
+    one.on("websocket", lambda ws: attempts.append(ws))
     one.context.set_offline(True)  # the socket is not closed: frames just stop
     expect(one.locator("#banner-text")).to_have_text("Reconnecting…", timeout=8_000)
+    attempts.clear()
     expect(one.get_by_role("button", name="Retry now")).to_be_visible()
     expect(one.locator("#online")).to_have_text("—")  # presence unknown, not "2"
     say(two, "while you were offline")
     say(one, "written offline")
     expect(one.locator(".msg.pending .body")).to_have_text("written offline")
-    # Long enough offline that the backoff has grown to seconds: coming back online must not
+    # Offline long enough for the backoff to grow to seconds: coming back online must not
     # wait for it.
-    one.wait_for_timeout(6_000)
+    wait_for_refused_attempts(one, attempts, 4)
     one.context.set_offline(False)
     expect(one.locator("#banner")).to_be_hidden(timeout=2_500)
     expect(one.locator("#online")).to_have_text("2")
@@ -216,3 +228,23 @@ def test_inbox_lobby_and_badge_see_rooms_past_the_first_page(site, person):
     page.goto(f"{site.http_url}/")
     expect(page.locator("#room-list .card", has_text="quiet corner")).to_have_count(1)
     expect(page.locator("#room-list .card", has_text="thing")).to_have_count(0)
+
+
+@pytest.mark.parametrize("wake", ["tab becomes visible", "Retry now"])
+def test_waking_the_page_reconnects_without_waiting_for_the_backoff(site, person, wake):
+    page = person()
+    open_new_room(site, page)
+    attempts: list[Any] = []
+    page.on("websocket", lambda ws: attempts.append(ws))
+    site.stop()
+    expect(page.locator("#banner-text")).to_have_text("Reconnecting…")
+    attempts.clear()
+    wait_for_refused_attempts(page, attempts, 4)
+    restarted = start_daphne(site.env, site.log, port=site.port)
+    site.process = restarted.process
+    if wake == "Retry now":
+        page.get_by_role("button", name="Retry now").click()
+    else:
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.locator("#banner")).to_be_hidden(timeout=2_500)
+    expect(page.locator("#online")).to_have_text("1")
