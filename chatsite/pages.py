@@ -9,6 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.views.generic import TemplateView
 
+from rooms.models import Listing
+
 
 def client_limits() -> dict[str, object]:
     """What the browser client needs to know of ``settings.CHAT`` (data-* attribute names)."""
@@ -33,6 +35,8 @@ class Page(TemplateView):
             "limits": limits,
             "body_max": limits["body-max"],
             "room_name_max": limits["room-name-max"],
+            "listing_title_max": Listing._meta.get_field("title").max_length,
+            "listing_description_max": Listing._meta.get_field("description").max_length,
         }
 
 
