@@ -1,13 +1,43 @@
-"""Server-rendered shells of the browser client; everything else comes from the API."""
+"""Server-rendered shells of the browser client; everything else comes from the API.
 
+The limits the client must respect are rendered into ``<body data-…>`` from ``settings.CHAT``
+(``static/js/config.js`` reads them), so the browser never carries a copy that can drift.
+"""
+
+from typing import Any
+
+from django.conf import settings
 from django.views.generic import TemplateView
+
+from rooms.models import Listing
+
+
+def client_limits() -> dict[str, object]:
+    """What the browser client needs to know of ``settings.CHAT`` (data-* attribute names)."""
+    chat = settings.CHAT
+    return {
+        "body-max": chat["BODY_MAX"],
+        "room-name-max": chat["ROOM_NAME_MAX"],
+        "history-page": chat["HISTORY_DEFAULT"],
+        "typing-interval": chat["TYPING_INTERVAL"],
+        "heartbeat-interval": chat["HEARTBEAT_INTERVAL"],
+    }
 
 
 class Page(TemplateView):
     page = ""
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
-        return {**super().get_context_data(**kwargs), "page": self.page}
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        limits = client_limits()
+        return {
+            **super().get_context_data(**kwargs),
+            "page": self.page,
+            "limits": limits,
+            "body_max": limits["body-max"],
+            "room_name_max": limits["room-name-max"],
+            "listing_title_max": Listing._meta.get_field("title").max_length,
+            "listing_description_max": Listing._meta.get_field("description").max_length,
+        }
 
 
 urls_pages = [

@@ -227,6 +227,8 @@ CHAT = {
     "SEND_RATE": env_int("CHAT_SEND_RATE", 10),
     "SEND_WINDOW": env_float("CHAT_SEND_WINDOW", 10.0),
     "TYPING_INTERVAL": env_float("CHAT_TYPING_INTERVAL", 2.0),
+    # The browser client pings this often; a socket silent for as long again is dead.
+    "HEARTBEAT_INTERVAL": env_float("CHAT_HEARTBEAT_INTERVAL", 25.0),
     "PRESENCE_TTL": env_float("CHAT_PRESENCE_TTL", 60.0),
     "PRESENCE_COALESCE": env_float("CHAT_PRESENCE_COALESCE", 0.25),
     "PRESENCE_USERS_MAX": 50,

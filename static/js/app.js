@@ -1,8 +1,9 @@
 // What every page shares: the identity in the header, the account menu, the one socket of
-// this tab with its "Reconnecting…" banner, and the live unread count on the Inbox link.
+// this tab with its connection banner, and the live unread count on the Inbox link.
 
 import { $, ready, showError } from "./dom.js";
 import { identity } from "./identity.js";
+import { roomsOfKind } from "./rooms.js";
 import { ChatSocket } from "./socket.js";
 
 export async function boot() {
@@ -17,7 +18,7 @@ export async function boot() {
   setupAccountMenu(me);
   const socket = new ChatSocket();
   setupBanner(socket);
-  const unread = setupInboxBadge(socket);
+  setupInboxBadge(socket);
   // Another tab logged in or out: this one follows.
   window.addEventListener("storage", (event) => {
     if (event.key === "chat.user" && event.oldValue && event.newValue) {
@@ -28,7 +29,7 @@ export async function boot() {
   });
   identity.addEventListener("changed", () => location.reload());
   await socket.start();
-  return { me, socket, unread };
+  return { me, socket };
 }
 
 function setupAccountMenu(me) {
@@ -54,16 +55,21 @@ function setupAccountMenu(me) {
 
 function setupBanner(socket) {
   const banner = $("#banner");
+  const text = $("#banner-text");
+  const retry = $("#banner-retry");
+  retry.addEventListener("click", () => socket.reconnectNow());
   let shown = null;
-  socket.addEventListener("status", ({ detail }) => {
+  socket.on("status", (status) => {
     clearTimeout(shown);
-    if (detail.fatal) {
-      banner.textContent = detail.fatal;
+    if (status.fatal) {
+      text.textContent = status.fatal;
+      retry.hidden = true;
       banner.hidden = false;
-    } else if (detail.reconnecting) {
+    } else if (status.reconnecting) {
       // Don't flash for a blip: show it if the socket stays down for a moment.
       shown = setTimeout(() => {
-        banner.textContent = "Reconnecting…";
+        text.textContent = "Reconnecting…";
+        retry.hidden = false;
         banner.hidden = false;
       }, 300);
     } else {
@@ -74,11 +80,13 @@ function setupBanner(socket) {
 
 function setupInboxBadge(socket) {
   const badge = $("#inbox-badge");
+  let direct = new Set(); // ids of my direct rooms, as of the last count
   let timer = null;
   const refresh = async () => {
     try {
-      const data = await identity.api("GET", "/api/rooms/");
-      const total = data.results.filter((r) => r.kind === "direct").reduce((n, r) => n + r.unread, 0);
+      const rooms = await roomsOfKind("direct");
+      direct = new Set(rooms.map((room) => room.id));
+      const total = rooms.reduce((n, room) => n + room.unread, 0);
       badge.textContent = String(total);
       badge.hidden = total === 0;
       badge.setAttribute("aria-label", `${total} unread`);
@@ -90,10 +98,7 @@ function setupInboxBadge(socket) {
     clearTimeout(timer);
     timer = setTimeout(refresh, 150);
   };
-  for (const type of ["notify", "room", "read", "removed"]) socket.addEventListener(type, soon);
-  socket.addEventListener("message", (e) => {
-    if (socket.rooms.has(e.detail.message.room)) soon();
-  });
+  for (const type of ["notify", "room", "read", "removed"]) socket.on(type, soon);
+  socket.on("message", ({ message }) => direct.has(message.room) && soon());
   refresh();
-  return { refresh: soon };
 }

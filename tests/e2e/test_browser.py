@@ -1,27 +1,18 @@
 """The product as a person uses it: Debian's Chromium driven by Playwright against Daphne."""
 
 import asyncio
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.e2e import browser as chromium
+from tests.e2e.browser import run_in_site, say, shot
 from tests.e2e.site import general_room, guest, migrate, recv, send, site_env, ws_open
-from tests.servers import ROOT, free_port, need_binary, start_daphne
+from tests.servers import free_port, start_daphne
 
-SHOTS = ROOT / "test-output" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+browser = chromium.browser  # fixtures
+person = chromium.person
 
 
 @pytest.fixture(scope="module")
@@ -36,57 +27,11 @@ def site(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = need_binary("chromium", "/usr/bin/chromium")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def person(browser):
-    contexts = []
-
-    def open_page(width: int = 1100, height: int = 800) -> Page:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def open_general(page: Page, site) -> None:
     page.goto(f"{site.http_url}/")
     page.get_by_role("link", name="general").click()
     expect(page.locator("#room-title")).to_have_text("general")
     expect(page.locator("#online")).not_to_have_text("0")
-
-
-def say(page: Page, text: str) -> None:
-    page.locator("#body").fill(text)
-    page.locator("#body").press("Enter")
-
-
-def run_in_site(site, code: str) -> None:
-    clean = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE"}
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env={**clean, **site.env},
-        check=True,
-        capture_output=True,
-    )
 
 
 def test_two_guests_in_a_public_room_see_each_other_live(site, person):
@@ -187,7 +132,7 @@ def test_the_page_reconnects_and_shows_what_was_written_meanwhile(site, person):
     say(page, "before the outage")
     expect(page.locator(".msg.mine .body", has_text="before the outage")).to_be_visible()
     site.stop()
-    expect(page.locator("#banner")).to_have_text("Reconnecting…")
+    expect(page.locator("#banner-text")).to_have_text("Reconnecting…")
     restarted = start_daphne(site.env, site.log, port=site.port)
     site.process = restarted.process
     writer = guest(site.http_url)
@@ -209,6 +154,8 @@ def test_the_page_reconnects_and_shows_what_was_written_meanwhile(site, person):
 
     with ThreadPoolExecutor(1) as pool:  # sync Playwright owns this thread's event loop
         pool.submit(asyncio.run, write()).result()
+    # Rather than wait for the backoff (a no-op if the backoff got there first).
+    page.locator("#banner-retry").dispatch_event("click")
     expect(page.locator("#banner")).to_be_hidden(timeout=15_000)
     away = page.locator(".msg .body", has_text="while you were away")
     expect(away).to_have_count(5)

@@ -1,6 +1,6 @@
 import { boot } from "../app.js";
 import { $, h, timeOf } from "../dom.js";
-import { identity } from "../identity.js";
+import { roomsOfKind } from "../rooms.js";
 
 const { socket } = await boot();
 const list = $("#inbox-list");
@@ -19,8 +19,7 @@ function card(room) {
 }
 
 async function load() {
-  const data = await identity.api("GET", "/api/rooms/");
-  const rooms = data.results.filter((room) => room.kind === "direct");
+  const rooms = await roomsOfKind("direct");
   list.replaceChildren(...rooms.map(card));
   $("#inbox-empty").hidden = rooms.length > 0;
 }
@@ -30,6 +29,6 @@ const soon = () => {
   clearTimeout(timer);
   timer = setTimeout(() => load().catch(() => {}), 100);
 };
-for (const type of ["notify", "room", "removed"]) socket.addEventListener(type, soon);
-socket.addEventListener("status", ({ detail }) => detail.connected && soon());
+for (const type of ["notify", "room", "removed"]) socket.on(type, soon);
+socket.on("status", (status) => status.connected && soon());
 await load();

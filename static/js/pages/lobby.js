@@ -1,6 +1,7 @@
 import { boot } from "../app.js";
 import { $, h, ready, showError, timeOf } from "../dom.js";
 import { identity } from "../identity.js";
+import { roomsOfKind } from "../rooms.js";
 
 const { socket } = await boot();
 const list = $("#room-list");
@@ -16,8 +17,7 @@ function card(room) {
 }
 
 async function load() {
-  const data = await identity.api("GET", "/api/rooms/");
-  const rooms = data.results.filter((room) => room.kind === "public");
+  const rooms = await roomsOfKind("public");
   list.replaceChildren(...rooms.map(card));
 }
 
@@ -36,4 +36,4 @@ ready($("#new-room"));
 await load();
 // Online counts change without a frame to this page: refresh them while it is visible.
 setInterval(() => document.visibilityState === "visible" && load().catch(() => {}), 5000);
-socket.addEventListener("status", ({ detail }) => detail.connected && load().catch(() => {}));
+socket.on("status", (status) => status.connected && load().catch(() => {}));

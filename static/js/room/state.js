@@ -1,0 +1,20 @@
+// What a room page holds while it is open: one object, passed to the modules that need it.
+
+export function createRoomState({ id, me }) {
+  return {
+    id,
+    me,
+    room: null, // the room object (PROTOCOL.md), once loaded
+    shown: new Map(), // message id -> { data, el }
+    pending: new Map(), // client_id -> the bubble of a send not yet acknowledged
+    oldestSeq: Infinity, // the oldest message shown
+    hasMore: false, // older history exists on the server
+    loadingOlder: false,
+    unseen: 0, // live messages arrived while scrolled up
+    peerRead: 0, // direct rooms: the peer read up to this seq
+    readSent: 0, // the last seq this page reported as read
+    isMine(message) {
+      return Boolean(this.me) && message.author.id === this.me.id;
+    },
+  };
+}

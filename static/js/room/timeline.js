@@ -1,0 +1,140 @@
+// The message list: history loaded page by page above (without the view jumping), live
+// messages below, pending sends last, and where the reader is scrolled.
+
+import { limits } from "../config.js";
+import { identity } from "../identity.js";
+import { fillMessage, renderMessage } from "./render.js";
+
+const NEAR_BOTTOM = 48; // px: "at the bottom" for following new messages
+const NEAR_TOP = 120; // px: scrolled this close to the top loads older messages
+
+export class Timeline {
+  // els: { scroller, list, pill, status }; onLive(): after a live message is shown or changed.
+  constructor({ state, view, els, onLive }) {
+    this.state = state;
+    this.view = view;
+    this.els = els;
+    this.onLive = onLive;
+    els.scroller.addEventListener("scroll", () => {
+      if (els.scroller.scrollTop < NEAR_TOP) this.loadOlder();
+      if (this.nearBottom()) {
+        this.hidePill();
+        onLive();
+      }
+    });
+    els.pill.addEventListener("click", () => {
+      this.toBottom();
+      onLive();
+    });
+  }
+
+  nearBottom() {
+    const { scroller } = this.els;
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM;
+  }
+
+  toBottom() {
+    this.els.scroller.scrollTop = this.els.scroller.scrollHeight;
+    this.hidePill();
+  }
+
+  hidePill() {
+    this.state.unseen = 0;
+    this.els.pill.hidden = true;
+  }
+
+  // A send just made: shown last, until its ack puts it in its place.
+  addPending(el) {
+    this.els.list.append(el);
+    this.toBottom();
+  }
+
+  // Apply a message (history, replay, live, ack): only a higher rev replaces what is held.
+  apply(message, { fromHistory = false } = {}) {
+    const { state } = this;
+    if (message.room !== state.id) return;
+    const held = state.shown.get(message.id);
+    if (held) {
+      if (held.data.rev >= message.rev) return;
+      held.data = message;
+      fillMessage(held.el, message, this.view);
+      this.onLive();
+      return;
+    }
+    if (!fromHistory && message.seq < state.oldestSeq && state.shown.size) return; // older than shown
+    const wasAtBottom = this.nearBottom();
+    const mine = state.isMine(message);
+    let el = mine ? state.pending.get(message.client_id) : undefined;
+    if (el) {
+      state.pending.delete(message.client_id);
+      el.remove();
+      fillMessage(el, message, this.view);
+    } else {
+      el = renderMessage(message, this.view);
+    }
+    state.shown.set(message.id, { data: message, el });
+    this.#insertBySeq(el, message.seq);
+    state.oldestSeq = Math.min(state.oldestSeq, message.seq);
+    if (fromHistory) return;
+    if (wasAtBottom || mine) {
+      this.toBottom();
+    } else {
+      state.unseen += 1;
+      this.els.pill.textContent = `${state.unseen} new message${state.unseen === 1 ? "" : "s"}`;
+      this.els.pill.hidden = false;
+    }
+    this.onLive();
+  }
+
+  #insertBySeq(el, seq) {
+    // Pending sends stay last; everything else keeps seq order (nearly always: append).
+    const { list } = this.els;
+    const firstPending = list.querySelector(".msg.pending");
+    let before = firstPending;
+    let node = firstPending ? firstPending.previousElementSibling : list.lastElementChild;
+    while (node && Number(node.dataset.seq) > seq) {
+      before = node;
+      node = node.previousElementSibling;
+    }
+    list.insertBefore(el, before);
+  }
+
+  // The latest page, replacing what is shown; returns the highest rev in it (the cursor).
+  async loadLatest() {
+    const { state } = this;
+    const page = await identity.api("GET", `/api/rooms/${state.id}/messages/?limit=${limits.historyPage}`);
+    this.els.list.replaceChildren(...state.pending.values());
+    state.shown.clear();
+    state.oldestSeq = Infinity;
+    for (const message of page.results) this.apply(message, { fromHistory: true });
+    this.#hasMore(page.has_more);
+    this.toBottom();
+    return page.results.reduce((top, m) => Math.max(top, m.rev), 0);
+  }
+
+  async loadOlder() {
+    const { state, els } = this;
+    if (state.loadingOlder || !state.hasMore) return; // exactly one request in flight
+    state.loadingOlder = true;
+    els.status.textContent = "Loading earlier messages…";
+    try {
+      const page = await identity.api(
+        "GET",
+        `/api/rooms/${state.id}/messages/?before=${state.oldestSeq}&limit=${limits.historyPage}`,
+      );
+      const anchor = els.scroller.scrollHeight - els.scroller.scrollTop; // distance from the bottom
+      for (const message of page.results) this.apply(message, { fromHistory: true });
+      els.scroller.scrollTop = els.scroller.scrollHeight - anchor; // the reader's message stays put
+      this.#hasMore(page.has_more);
+    } catch (error) {
+      els.status.textContent = `Could not load earlier messages: ${error.detail || error}`;
+    } finally {
+      state.loadingOlder = false;
+    }
+  }
+
+  #hasMore(more) {
+    this.state.hasMore = more;
+    this.els.status.textContent = more ? "" : "This is the beginning of the conversation.";
+  }
+}
