@@ -2,7 +2,7 @@
 
 import re
 
-from chatsite.foundation.codes import Close, Code
+from chatsite.foundation.codes import CLOSE_CODES, Code
 from tests.servers import ROOT
 
 CODES_JS = ROOT / "static" / "js" / "codes.js"
@@ -27,7 +27,7 @@ def js_table(name: str) -> dict[str, object]:
 
 
 def test_close_codes_in_the_client_are_the_servers():
-    assert js_table("Close") == {member.name: member.value for member in Close}
+    assert js_table("Close") == CLOSE_CODES
 
 
 def test_error_codes_in_the_client_are_the_servers():
@@ -36,7 +36,7 @@ def test_error_codes_in_the_client_are_the_servers():
 
 def test_the_client_compares_codes_only_through_the_table():
     """No literal code where the client compares codes (a CSS class "muted" is no code)."""
-    closes = "|".join(str(c.value) for c in Close)
+    closes = "|".join(str(value) for value in CLOSE_CODES.values())
     codes = "|".join(c.value for c in Code)
     literals = re.compile(rf'\b(?:{closes})\b|"(?:{codes})"')
     comparing = re.compile(r"code|===|!==|==|!=|\bcase\b|includes\(|\.has\(|new Set\(")
