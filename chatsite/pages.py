@@ -1,7 +1,7 @@
 """Server-rendered shells of the browser client; everything else comes from the API.
 
 The limits the client must respect are rendered into ``<body data-…>`` from ``settings.CHAT``
-(``static/js/config.js`` reads them), so the browser never carries a copy that can drift.
+and the models' field lengths (``static/js/config.js`` reads them), so the browser never carries a copy that can drift.
 """
 
 from typing import Any
@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.views.generic import TemplateView
 
-from rooms.models import Listing
+from rooms.models import ChatRoom, Listing
 
 
 def client_limits() -> dict[str, object]:
@@ -17,7 +17,7 @@ def client_limits() -> dict[str, object]:
     chat = settings.CHAT
     return {
         "body-max": chat["BODY_MAX"],
-        "room-name-max": chat["ROOM_NAME_MAX"],
+        "room-name-max": ChatRoom._meta.get_field("name").max_length,
         "history-page": chat["HISTORY_DEFAULT"],
         "typing-interval": chat["TYPING_INTERVAL"],
         "heartbeat-interval": chat["HEARTBEAT_INTERVAL"],
