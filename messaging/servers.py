@@ -96,8 +96,9 @@ def closer(send: Any) -> Callable[[int], Awaitable[None]]:
     other than 1000 and 3000-4999 (so 1001 "going away" would never leave); its
     ``sendCloseFrame`` takes any code — as a plain ``int``: autobahn refuses a ``Close``
     (an ``IntEnum``) by its exact type, so every path here passes ``int(code)``. uvicorn's
-    ``send`` first waits until the transport is writable, which never happens for a client that stopped reading (the reason for 4408);
-    then the close frame is queued on the transport and the connection closed after it.
+    ``send`` first waits until the transport is writable, which never happens for a client
+    that stopped reading (the reason for 4408); then the close frame is queued on the
+    transport and the connection closed after it.
     """
     if (daphne := daphne_protocol(send)) is not None:
 
