@@ -5,7 +5,7 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from messaging.services import rooms_purge_idle
+from messaging.purge import rooms_purge_idle
 
 
 class Command(BaseCommand):
