@@ -35,11 +35,26 @@ def rooms_purge_idle(
     *, idle_days: int = 30, unused_hours: int = 24, dry_run: bool = False
 ) -> list[ChatRoom]:
     """Delete the rooms ``rooms_idle`` finds (public rooms are never purged); the rooms
-    deleted. Members' open sockets are told (``removed``) and the room leaves their inbox."""
-    rooms = rooms_idle(idle_days=idle_days, unused_hours=unused_hours)
-    if dry_run or not rooms:
-        return rooms
+    deleted. Members' open sockets are told (``removed``) and the room leaves their inbox.
+
+    The rooms are picked outside the transaction, and a message may land in one before it
+    is deleted. So the delete locks the picked rows first and drops any whose change counter
+    moved since the pick: every write to a room takes its next number on that row
+    (``room_next_seq``, ``UPDATE … RETURNING``), so a write committed meanwhile shows in
+    ``last_seq``, and a write still in progress holds the row and makes the lock wait until
+    it commits (PostgreSQL then reads the row as committed).
+    """
+    picked = rooms_idle(idle_days=idle_days, unused_hours=unused_hours)
+    if dry_run or not picked:
+        return picked
     with transaction.atomic():
+        now = dict(
+            ChatRoom.objects.select_for_update()
+            .filter(pk__in=[room.pk for room in picked])
+            .order_by("id")
+            .values_list("id", "last_seq")
+        )
+        rooms = [room for room in picked if now.get(room.pk) == room.last_seq]
         members = Membership.objects.filter(room__in=rooms).values_list("room_id", "user_id")
         for room_id, user_id in members:
             text = encode({"type": "removed", "room": room_id})

@@ -1,13 +1,17 @@
+import threading
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from channels.db import database_sync_to_async
 from django.core.management import call_command
+from django.db import connection
 
 from accounts.services import tokens_for_user
+from messaging import purge
 from messaging.models import ChatMessage
-from messaging.services import message_send, rooms_purge_idle
+from messaging.purge import rooms_purge_idle
+from messaging.services import message_send
 from rooms.models import ChatRoom
 from tests.factories import ListingFactory, PublicRoomFactory, UserFactory, direct_room
 from tests.messaging.wsclient import WsClient
@@ -109,3 +113,34 @@ async def test_connected_members_are_told_and_the_room_leaves_their_inbox():
     assert (await in_room.expect("error"))["code"] == "not_joined"
     for client in (in_room, elsewhere):
         await client.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_message_sent_after_the_room_was_picked_keeps_it(clock, monkeypatch):
+    """The purge picks idle rooms, then deletes them in a transaction; a first message that
+    another connection commits in between must keep its room (it was deleted with it)."""
+    room, author = _rooms(), UserFactory()
+    clock(days=2)  # never used for two days: idle
+    picked = purge.rooms_idle
+
+    def pick_then_a_send_lands(**kwargs):
+        rooms = picked(**kwargs)
+        assert [r.id for r in rooms] == [room.id]
+
+        def send() -> None:
+            try:
+                message_send(room_id=room.id, author=author, body="just in time", client_id="j")
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=send)  # its own database connection
+        thread.start()
+        thread.join()  # committed before the purge's transaction begins
+        return rooms
+
+    monkeypatch.setattr(purge, "rooms_idle", pick_then_a_send_lands)
+    assert rooms_purge_idle() == []
+    assert ChatRoom.objects.filter(pk=room.pk).exists()
+    assert list(ChatMessage.objects.filter(room=room).values_list("body", flat=True)) == [
+        "just in time"
+    ]
