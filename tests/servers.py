@@ -1,5 +1,10 @@
 """Real throwaway servers for tests: PostgreSQL, Redis, Daphne and uvicorn.
 
+Our own, not pytest-postgresql and pytest-redis: the tests run as root here and in CI, which
+PostgreSQL refuses (``ops.procs.Postgres`` runs it as the ``postgres`` user); the outage tests
+stop and restart the same servers mid-test; and the stack and the benchmarks start
+PostgreSQL with the same helper, so there is one way to do it.
+
 A missing binary skips the test with the reason; under ``CI=true`` it fails instead, because
 CI installs every binary (.ci/run) and a skip there would hide a broken set-up.
 """
