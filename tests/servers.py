@@ -1,7 +1,8 @@
 """Real throwaway servers for tests: PostgreSQL, Redis, Daphne and uvicorn.
 
-Our own, not pytest-postgresql and pytest-redis: the tests run as root here and in CI, which
-PostgreSQL refuses (``ops.procs.Postgres`` runs it as the ``postgres`` user); the outage tests
+Our own, not pytest-postgresql and pytest-redis: the tests may run as root (``.ci/run``
+calls apt-get without sudo), and PostgreSQL refuses root (``ops.procs.Postgres`` then runs it
+as the ``postgres`` user, which pytest-postgresql does not); the outage tests
 stop and restart the same servers mid-test; and the stack and the benchmarks start
 PostgreSQL with the same helper, so there is one way to do it.
 
