@@ -189,7 +189,9 @@ def on_signal(sig: int, callback: Callable[[], None]) -> None:
     fd: BlockingIOError") and the handler never runs, so Daphne went on serving and a
     process manager's SIGTERM was ignored. A Python-level handler instead runs from the
     interpreter's per-signal flag at the next bytecode of the main thread: nothing to
-    overflow. It only queues ``callback`` on the loop.
+    overflow. It only queues ``callback`` on the loop. (Should the kernel hand the signal to
+    another thread, the C handler's byte still wakes the loop: under Daphne the wakeup fd
+    stays Twisted's SIGCHLD pipe, which the loop watches.)
     """
     loop = asyncio.get_running_loop()
 
