@@ -179,7 +179,12 @@ async def test_daphne_under_load_stops_on_the_first_sigterm_from_a_process_manag
         for n, ws in enumerate(sockets[RECEIVERS:]):  # bursts, no waiting for acks
             for k in range(BURST):
                 await send(ws, type="send", room=room, body=f"{n}-{k}", client_id=f"{n}-{k}")
-        for _ in range(SENDERS * BURST // 4):  # in the thick of it: sends queued, fan-out
+        # Every receiver joins again: hundreds of database calls in flight at once, their
+        # completions queued on the loop while it fans the messages out.
+        for ws in sockets[1:RECEIVERS]:
+            await send(ws, type="leave", room=room)
+            await send(ws, type="join", room=room, cursor=0)
+        for _ in range(SENDERS * BURST // 4):  # in the thick of it
             await recv(sockets[0], "message", timeout=30)
         server.process.send_signal(signals.SIGTERM)
         stopped_at = asyncio.get_running_loop().time()
