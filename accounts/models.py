@@ -1,4 +1,5 @@
 import secrets
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
@@ -24,14 +25,38 @@ class ChatUserManager(UserManager["User"]):
                 return tag
         raise NoFreeTag(nickname)
 
-    def _create_user(self, username, email, password, **extra_fields):  # type: ignore[override]
+    def _with_identity(self, username: str, extra_fields: dict[str, Any]) -> dict[str, Any]:
         # createsuperuser and friends know nothing of nickname#tag: give such users one.
-        if not extra_fields.get("nickname"):
-            extra_fields["nickname"] = (username or "user")[:32]
-        if not extra_fields.get("tag"):
-            extra_fields["tag"] = self.free_tag(nickname=extra_fields["nickname"])
-        extra_fields.setdefault("is_guest", False)
-        return super()._create_user(username, email, password, **extra_fields)
+        fields = {"is_guest": False, **extra_fields}
+        if not fields.get("nickname"):
+            fields["nickname"] = (username or "user")[:32]
+        if not fields.get("tag"):
+            fields["tag"] = self.free_tag(nickname=fields["nickname"])
+        return fields
+
+    def create_user(
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> "User":
+        fields = self._with_identity(username, extra)
+        return super().create_user(username, email, password, **fields)
+
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> "User":
+        fields = self._with_identity(username, extra)
+        return super().create_superuser(username, email, password, **fields)
+
+    async def acreate_user(
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> "User":
+        fields = self._with_identity(username, extra)
+        return await super().acreate_user(username, email, password, **fields)
+
+    async def acreate_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> "User":
+        fields = self._with_identity(username, extra)
+        return await super().acreate_superuser(username, email, password, **fields)
 
 
 class User(AbstractUser):
@@ -39,7 +64,7 @@ class User(AbstractUser):
     tag = models.CharField(max_length=4, validators=[RegexValidator(r"^\d{4}$")])
     is_guest = models.BooleanField(default=False)
 
-    objects = ChatUserManager()
+    objects: ClassVar[ChatUserManager] = ChatUserManager()
 
     class Meta:
         constraints = [

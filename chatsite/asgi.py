@@ -1,10 +1,12 @@
 """ASGI entry point: HTTP to Django, ``/ws/chat/`` to the ChatConsumer."""
 
 import os
+from typing import Any
 
 import django
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler
+from django.http import HttpRequest, HttpResponseBase
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django.setup(set_prefix=False)  # before importing anything that touches models
@@ -29,12 +31,12 @@ class SharedThreadASGIHandler(ASGIHandler):
         super().__init__()
         self.load_middleware(is_async=False)
 
-    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         await self.handle(scope, receive, send)
 
-    async def get_response_async(self, request):  # type: ignore[no-untyped-def]
+    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
 

@@ -33,14 +33,16 @@ class JwtAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        scope = dict(scope, user=None, token_exp=None, auth_close=Close.AUTH)
+        # Plain ints in the scope: the consumer hands them to the server, and autobahn
+        # (Daphne) refuses a close code whose type is not exactly ``int``.
+        scope = dict(scope, user=None, token_exp=None, auth_close=int(Close.AUTH))
         raw = token_from_scope(scope)
         if raw:
             try:
                 scope["user"], scope["token_exp"] = await auser_get_by_access_token(raw=raw)
                 scope["auth_close"] = None
             except TokenRefused as exc:
-                scope["auth_close"] = exc.close_code
+                scope["auth_close"] = int(exc.close_code)
         return await self.inner(scope, receive, send)
 
 

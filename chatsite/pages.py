@@ -1,7 +1,8 @@
 """Server-rendered shells of the browser client; everything else comes from the API.
 
 The limits the client must respect are rendered into ``<body data-…>`` from ``settings.CHAT``
-and the models' field lengths (``static/js/config.js`` reads them), so the browser never carries a copy that can drift.
+and the models' field lengths (``static/js/config.js`` reads them), so the browser never
+carries a copy that can drift.
 """
 
 from typing import Any

@@ -10,6 +10,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -29,12 +30,12 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return default if value in (None, "") else int(value)
+    return int(value) if value else default
 
 
 def env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
-    return default if value in (None, "") else float(value)
+    return float(value) if value else default
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -216,7 +217,31 @@ else:
 
 # --- Chat rules (all overridable from the environment) -------------------------------------
 
-CHAT = {
+
+class ChatSettings(TypedDict):
+    """``settings.CHAT``, typed: code reading ``settings.CHAT["SEND_RATE"]`` gets an int."""
+
+    BODY_MAX: int
+    FRAME_MAX_BYTES: int
+    HISTORY_DEFAULT: int
+    HISTORY_MAX: int
+    REPLAY_MAX: int
+    RECENT_FRAMES: int
+    SEND_RATE: int
+    SEND_WINDOW: float
+    TYPING_INTERVAL: float
+    PRESENCE_TTL: float
+    PRESENCE_COALESCE: float
+    PRESENCE_USERS_MAX: int
+    MAX_CONNECTIONS_PER_USER: int
+    OUTBOX_MAX_BYTES: int
+    GUEST_RATE: str
+    GC_TUNING: bool
+    HEARTBEAT_INTERVAL: float
+    REDIS_URL: str
+
+
+CHAT: ChatSettings = {
     "BODY_MAX": env_int("CHAT_BODY_MAX", 2000),
     "FRAME_MAX_BYTES": env_int("CHAT_FRAME_MAX_BYTES", 64 * 1024),
     "HISTORY_DEFAULT": 50,

@@ -1,5 +1,8 @@
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from accounts.models import User
 from messaging.models import ChatMessage
 from messaging.services import message_delete
 
@@ -28,12 +31,13 @@ class ChatMessageAdmin(admin.ModelAdmin):
         return obj.body if len(obj.body) <= 80 else obj.body[:79] + "…"
 
     @admin.action(description="Remove: delete for everyone, live")
-    def remove(self, request, queryset):  # type: ignore[no-untyped-def]
+    def remove(self, request: HttpRequest, queryset: QuerySet[ChatMessage]) -> None:
+        assert isinstance(request.user, User)  # the admin site lets staff users in only
         for message in queryset:
             message_delete(message_id=message.id, by=request.user)
         self.message_user(request, f"Removed {queryset.count()} message(s).", messages.SUCCESS)
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: ChatMessage | None = None) -> bool:
         # Removal goes through the delete service (new rev, live broadcast), never a raw DELETE
         # that would leave clients showing a message that no longer exists.
         return False

@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
@@ -18,13 +17,6 @@ from messaging.services import direct_room_open, room_mark_read
 from rooms.models import ChatRoom
 from rooms.selectors import listing_get, room_get_for_user
 from rooms.services import public_room_create
-
-
-def _chat_int(name: str) -> int:
-    value = settings.CHAT[name]
-    if not isinstance(value, int):
-        raise ImproperlyConfigured(f"CHAT[{name!r}] must be an integer.")
-    return value
 
 
 class RoomPagination(CursorPagination):
@@ -89,8 +81,8 @@ class RoomMessagesApi(APIView):
             fields = super().get_fields()
             fields["limit"] = serializers.IntegerField(
                 min_value=1,
-                max_value=_chat_int("HISTORY_MAX"),
-                default=_chat_int("HISTORY_DEFAULT"),
+                max_value=settings.CHAT["HISTORY_MAX"],
+                default=settings.CHAT["HISTORY_DEFAULT"],
             )
             return fields
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from accounts.selectors import TokenRefused, auser_get_by_access_token
 from chatsite.foundation import metrics
@@ -37,7 +38,7 @@ from messaging.frames import (
     parse_json,
 )
 from messaging.hub import get_hub
-from messaging.limits import chat_int, connection_admit
+from messaging.limits import connection_admit
 from messaging.servers import closer, limit_frame_size
 from messaging.session import Session
 from messaging.threads import in_db_thread
@@ -82,7 +83,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=self.scope["auth_close"])
             return
         user = self.scope["user"]
-        frame_max = chat_int("FRAME_MAX_BYTES")
+        frame_max = settings.CHAT["FRAME_MAX_BYTES"]
         limit_frame_size(self.base_send, frame_max)
         hub = await get_hub()
         if hub.draining:  # this process is stopping: reconnect to another

@@ -22,13 +22,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from messaging import selectors
 from messaging.ephemeral import STORE_ERRORS
 from messaging.frames import joined_frame, reset_frame
 from messaging.hub import Hub
-from messaging.limits import chat_int
 from messaging.outbox import Outbox
 from messaging.serializers import message_frame
 from messaging.threads import in_db_thread
@@ -129,7 +129,7 @@ class RoomFeed:
         return top
 
     async def _send_changes(self, cursor: int, *, base: int, use_recent: bool) -> int:
-        limit = chat_int("REPLAY_MAX")
+        limit = settings.CHAT["REPLAY_MAX"]
         recent = self._hub.recent_after(self.room_id, cursor) if use_recent else None
         if recent is not None and len(recent) <= limit:
             top = cursor

@@ -22,12 +22,12 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from chatsite.foundation import metrics
 from chatsite.foundation.publish import EVENT_TYPE, apublish, room_group
 from chatsite.foundation.wire import encode
 from messaging.ephemeral import STORE_ERRORS, LocalStore, RedisStore, get_store, users_sorted
-from messaging.limits import chat_float, chat_int
 from messaging.servers import install_graceful_shutdown, text_frame, tune_gc
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class Hub:
             if rev is not None and room is not None:
                 recent = self.recent.get(event["group"])
                 if recent is None:
-                    recent = self.recent[event["group"]] = Recent(chat_int("RECENT_FRAMES"))
+                    recent = self.recent[event["group"]] = Recent(settings.CHAT["RECENT_FRAMES"])
                 recent.add(rev, text, frame)
             delivered = 0
             for conn in tuple(conns):
@@ -256,7 +256,7 @@ class Hub:
         await self.unsubscribe(room_group(room_id), conn)
 
     async def presence(self, room_id: int) -> tuple[int, list[dict[str, Any]]]:
-        limit = chat_int("PRESENCE_USERS_MAX")
+        limit = settings.CHAT["PRESENCE_USERS_MAX"]
         try:
             return await self.store.presence(room_id, limit)
         except STORE_ERRORS as exc:  # what this process knows beats failing the join
@@ -272,7 +272,7 @@ class Hub:
         self._presence_due.add(room_id)
         loop = asyncio.get_running_loop()
         loop.call_later(
-            chat_float("PRESENCE_COALESCE"),
+            settings.CHAT["PRESENCE_COALESCE"],
             lambda: self._tasks.append(loop.create_task(self._presence_flush(room_id))),
         )
 
@@ -280,7 +280,7 @@ class Hub:
         self._presence_due.discard(room_id)
         self._tasks[:] = [t for t in self._tasks if not t.done()]
         try:
-            online, users = await self.store.presence(room_id, chat_int("PRESENCE_USERS_MAX"))
+            online, users = await self.store.presence(room_id, settings.CHAT["PRESENCE_USERS_MAX"])
         except STORE_ERRORS as exc:  # no broadcast from a partial view; a later beat retries
             log.warning("hub: presence unavailable: %r", exc)
             return
@@ -310,7 +310,7 @@ class Hub:
                 conn.resync()
 
     async def _heartbeat(self) -> None:
-        ttl = chat_float("PRESENCE_TTL")
+        ttl = settings.CHAT["PRESENCE_TTL"]
         interval = ttl / 4
         since_groups = 0.0
         while True:

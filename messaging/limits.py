@@ -12,7 +12,6 @@ import logging
 import math
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 from chatsite.foundation.errors import RateLimited
 from messaging.ephemeral import STORE_ERRORS, get_store
@@ -20,27 +19,11 @@ from messaging.ephemeral import STORE_ERRORS, get_store
 log = logging.getLogger(__name__)
 
 
-def chat_int(name: str) -> int:
-    """``settings.CHAT[name]`` as an int."""
-    value = settings.CHAT[name]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ImproperlyConfigured(f"CHAT[{name!r}] must be an int, not {value!r}.")
-    return value
-
-
-def chat_float(name: str) -> float:
-    """``settings.CHAT[name]`` as a float (an int is taken as one)."""
-    value = settings.CHAT[name]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ImproperlyConfigured(f"CHAT[{name!r}] must be a number, not {value!r}.")
-    return float(value)
-
-
 async def send_rate_check(*, user_id: int) -> None:
     """Count one send of ``user_id``; ``RateLimited`` (with ``retry_after``) past
     ``SEND_RATE`` sends per ``SEND_WINDOW`` seconds, across all the user's connections."""
     wait = await get_store().rate_hit(
-        f"send:{user_id}", chat_int("SEND_RATE"), chat_float("SEND_WINDOW")
+        f"send:{user_id}", settings.CHAT["SEND_RATE"], settings.CHAT["SEND_WINDOW"]
     )
     if wait is not None:
         seconds = max(1, math.ceil(wait))
@@ -60,7 +43,7 @@ async def connection_admit(*, user_id: int, conn_id: str) -> bool:
     except STORE_ERRORS as exc:
         log.warning("limits: connection count unavailable, admitting: %r", exc)
         return True
-    if open_now <= chat_int("MAX_CONNECTIONS_PER_USER"):
+    if open_now <= settings.CHAT["MAX_CONNECTIONS_PER_USER"]:
         return True
     await connection_release(user_id=user_id, conn_id=conn_id)  # a refused socket holds no slot
     return False
@@ -77,4 +60,4 @@ async def connection_release(*, user_id: int, conn_id: str) -> None:
 
 async def typing_allowed(*, user_id: int, room_id: int) -> bool:
     """At most one ``typing`` per ``TYPING_INTERVAL`` seconds per user per room."""
-    return await get_store().claim(f"typing:{user_id}:{room_id}", chat_float("TYPING_INTERVAL"))
+    return await get_store().claim(f"typing:{user_id}:{room_id}", settings.CHAT["TYPING_INTERVAL"])

@@ -30,7 +30,3 @@ class ChatMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room_id}#{self.seq}"
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None

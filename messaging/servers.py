@@ -20,14 +20,16 @@ Under any other server these fall back to plain ASGI (``send`` applies backpress
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import logging
 import signal
 import struct
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection
+from types import FrameType
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -36,6 +38,19 @@ from chatsite.foundation.codes import Close
 log = logging.getLogger(__name__)
 
 UVICORN_WEBSOCKETS = "uvicorn.protocols.websockets.websockets_sansio_impl"
+
+
+class Closable(Protocol):
+    def close_soon(self, code: int) -> None: ...
+
+
+class Draining(Protocol):
+    """What the graceful shutdown needs of the hub (``messaging.hub`` imports this module)."""
+
+    draining: bool
+
+    @property
+    def connections(self) -> Collection[Closable]: ...
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -79,19 +94,21 @@ def closer(send: Any) -> Callable[[int], Awaitable[None]]:
 
     Daphne passes an application's close to autobahn's ``sendClose``, which refuses codes
     other than 1000 and 3000-4999 (so 1001 "going away" would never leave); its
-    ``sendCloseFrame`` takes any code. uvicorn's ``send`` first waits until the transport is
-    writable, which never happens for a client that stopped reading (the reason for 4408);
-    then the close frame is queued on the transport and the connection closed after it.
+    ``sendCloseFrame`` takes any code — as a plain ``int``: autobahn refuses a ``Close``
+    (an ``IntEnum``) by its exact type, so every path here passes ``int(code)``. uvicorn's
+    ``send`` first waits until the transport is writable, which never happens for a client
+    that stopped reading (the reason for 4408); then the close frame is queued on the
+    transport and the connection closed after it.
     """
     if (daphne := daphne_protocol(send)) is not None:
 
         async def close_daphne(code: int) -> None:
-            daphne.sendCloseFrame(code=code, isReply=False)
+            daphne.sendCloseFrame(code=int(code), isReply=False)
 
         return close_daphne
 
     async def close(code: int) -> None:
-        await send({"type": "websocket.close", "code": code})
+        await send({"type": "websocket.close", "code": int(code)})
 
     if (uvicorn := uvicorn_protocol(send)) is None:
         return close
@@ -159,20 +176,54 @@ def transport_backlog_probe(send: Any) -> Callable[[], int] | None:
 DRAIN_SECONDS = 5.0
 
 
-def install_graceful_shutdown(hub: Any) -> None:
+def on_signal(sig: int, callback: Callable[[], None]) -> None:
+    """Run ``callback`` on the running loop when ``sig`` arrives, however busy the loop is.
+
+    Not ``loop.add_signal_handler``: asyncio learns of the signal from one byte the C-level
+    handler writes to the loop's self-pipe (``signal.set_wakeup_fd``) — the socket every
+    ``call_soon_threadsafe`` also writes a byte to, and the loop reads only between two
+    iterations. Under load the loop spends long iterations fanning out while the sync thread
+    finishes a few hundred database calls, each completion one more byte; the socket's
+    buffer fills (a 1-byte write costs a whole buffer slot: ~270 of them here), the
+    signal's byte is dropped ("Exception ignored when trying to write to the signal wakeup
+    fd: BlockingIOError") and the handler never runs, so Daphne went on serving and a
+    process manager's SIGTERM was ignored. A Python-level handler instead runs from the
+    interpreter's per-signal flag at the next bytecode of the main thread: nothing to
+    overflow. It only queues ``callback`` on the loop. (Should the kernel hand the signal to
+    another thread, the C handler's byte still wakes the loop: under Daphne the wakeup fd
+    stays Twisted's SIGCHLD pipe, which the loop watches.)
+    """
+    loop = asyncio.get_running_loop()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(callback)  # a lost wakeup byte is harmless: the pipe is full
+
+    signal.signal(sig, handler)
+
+
+def install_graceful_shutdown(hub: Draining) -> None:
     """Under Daphne: on SIGTERM close every socket with 1001, so clients reconnect to another
-    process at once, and stop once they are closed (or after DRAIN_SECONDS).
+    process at once, and stop once they are closed (or after DRAIN_SECONDS); a second
+    SIGTERM stops at once.
 
     Twisted's own handler would stop the reactor and cut connections without a close frame.
     (uvicorn needs none of this: it closes sockets itself on shutdown.)
     """
     if "twisted.internet.reactor" not in sys.modules:
         return
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
+    from twisted.internet.error import ReactorNotRunning
+
+    # Typed by Twisted as zope interfaces, whose methods mypy reads without ``self``.
+    reactor: Any = installed
 
     if not reactor.running:
         return
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        with contextlib.suppress(ReactorNotRunning):  # a second SIGTERM stopped it already
+            reactor.stop()
 
     async def drain_and_stop() -> None:
         hub.draining = True
@@ -182,16 +233,20 @@ def install_graceful_shutdown(hub: Any) -> None:
         deadline = loop.time() + DRAIN_SECONDS
         while hub.connections and loop.time() < deadline:  # noqa: ASYNC110 - a deadline poll
             await asyncio.sleep(0.05)
-        reactor.stop()
+        stop()
 
     tasks: list[asyncio.Task[None]] = []
 
     def on_term() -> None:
+        if tasks:
+            log.info("SIGTERM again: stopping now")
+            stop()
+            return
         tasks.append(loop.create_task(drain_and_stop()))
 
     try:
-        loop.add_signal_handler(signal.SIGTERM, on_term)
-    except (NotImplementedError, RuntimeError):  # not the main thread: leave Twisted's
+        on_signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: leave Twisted's
         return
 
 

@@ -8,11 +8,10 @@ broadcast handed back for the caller to publish after it replied.
 """
 
 import logging
-from datetime import timedelta
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -29,7 +28,7 @@ from chatsite.foundation.publish import (
 )
 from chatsite.foundation.wire import encode
 from messaging.ephemeral import STORE_ERRORS
-from messaging.limits import chat_int, send_rate_check, typing_allowed
+from messaging.limits import send_rate_check, typing_allowed
 from messaging.models import ChatMessage
 from messaging.serializers import message_data, message_frame, room_data_for
 from messaging.threads import in_db_thread
@@ -48,7 +47,7 @@ def clean_body(body: object) -> str:
     body = body.strip()
     if not body:
         raise Empty()
-    limit = chat_int("BODY_MAX")
+    limit = settings.CHAT["BODY_MAX"]
     if len(body) > limit:
         raise TooLong(f"A message has at most {limit} characters.")
     return body
@@ -178,39 +177,6 @@ def direct_room_open(*, listing: Listing, user: User) -> tuple[ChatRoom, bool]:
         frame = encode({"type": "room", "room": room_data_for(room_id=room.id, user=listing.owner)})
         publish_on_commit(user_group(listing.owner_id), "frame", text=frame)
     return room, created
-
-
-def rooms_purge_idle(
-    *, idle_days: int = 30, unused_hours: int = 24, dry_run: bool = False
-) -> list[ChatRoom]:
-    """Delete direct rooms nobody has written in for ``idle_days``, and direct rooms that
-    never got a message ``unused_hours`` after they were made. Public rooms are never purged.
-
-    Members' open sockets are told (``removed``) and the room leaves their inbox.
-    """
-    now = timezone.now()
-    last_message = (
-        ChatMessage.objects.filter(room=OuterRef("pk")).order_by("-seq").values("created_at")[:1]
-    )
-    idle = (
-        ChatRoom.objects.filter(kind=ChatRoom.DIRECT)
-        .annotate(last_message_at=Subquery(last_message))
-        .filter(
-            Q(last_message_at__lt=now - timedelta(days=idle_days))
-            | Q(last_message_at__isnull=True, created_at__lt=now - timedelta(hours=unused_hours))
-        )
-        .order_by("id")
-    )
-    rooms = list(idle)
-    if dry_run or not rooms:
-        return rooms
-    with transaction.atomic():
-        members = Membership.objects.filter(room__in=rooms).values_list("room_id", "user_id")
-        for room_id, user_id in members:
-            text = encode({"type": "removed", "room": room_id})
-            publish_on_commit(user_group(user_id), "forget", room=room_id, text=text)
-        ChatRoom.objects.filter(pk__in=[room.pk for room in rooms]).delete()
-    return rooms
 
 
 # --- the WebSocket's entry points ------------------------------------------------------------

@@ -25,7 +25,7 @@ from chatsite.foundation.errors import NotJoined
 from chatsite.foundation.publish import user_group
 from messaging.feed import RoomFeed
 from messaging.hub import Hub
-from messaging.limits import chat_int, connection_release
+from messaging.limits import connection_release
 from messaging.outbox import Outbox, Send
 from messaging.servers import closer
 from rooms.models import ChatRoom
@@ -43,7 +43,7 @@ class Session:
         self.hub = hub
         self._send = send
         self.outbox = Outbox(
-            send, max_bytes=chat_int("OUTBOX_MAX_BYTES"), on_overflow=self._overflowed
+            send, max_bytes=settings.CHAT["OUTBOX_MAX_BYTES"], on_overflow=self._overflowed
         )
         self.feeds: dict[int, RoomFeed] = {}
         self.closed = False

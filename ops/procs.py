@@ -48,6 +48,9 @@ def wait_for_port(
 
 @dataclass
 class Postgres:
+    """One PostgreSQL server from Debian's binaries, in ``datadir`` on loopback; as root it
+    runs as the ``postgres`` user (``run_as``)."""
+
     datadir: Path
     port: int
     user: str = "postgres"
@@ -60,18 +63,21 @@ class Postgres:
         return ["runuser", "-u", self.run_as, "--", *cmd] if self.run_as else cmd
 
     def start(self) -> None:
-        self.datadir.mkdir(parents=True, exist_ok=True)
-        if self.run_as:  # PostgreSQL refuses to run as root: hand the folder to its own user
-            shutil.chown(self.datadir, self.run_as)
-            shutil.chown(self.datadir.parent, self.run_as)
-        subprocess.run(
-            self._cmd(
-                "initdb", "-D", str(self.datadir), "-U", self.user, "--auth=trust", "-E", "UTF8"
-            ),
-            check=True,
-            capture_output=True,
-        )
-        self.resume()
+        """Make the cluster unless ``datadir`` holds one, and start it unless it runs."""
+        if not (self.datadir / "PG_VERSION").exists():
+            self.datadir.mkdir(parents=True, exist_ok=True)
+            if self.run_as:  # PostgreSQL refuses to run as root: hand the folder to its user
+                shutil.chown(self.datadir, self.run_as)
+                shutil.chown(self.datadir.parent, self.run_as)
+            subprocess.run(
+                self._cmd(
+                    "initdb", "-D", str(self.datadir), "-U", self.user, "--auth=trust", "-E", "UTF8"
+                ),
+                check=True,
+                capture_output=True,
+            )
+        if not self.running():
+            self.resume()
 
     def resume(self) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.datadir} "
@@ -93,6 +99,22 @@ class Postgres:
             check=True,
             capture_output=True,
         )
+
+    def running(self) -> bool:
+        status = self._cmd("pg_ctl", "-D", str(self.datadir), "status")
+        return subprocess.run(status, capture_output=True).returncode == 0
+
+    def create_database(self, name: str) -> None:
+        """Create database ``name`` unless it exists."""
+        psql = self._cmd("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-tAc")
+        exists = subprocess.run(
+            [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        if exists.stdout.strip() != "1":
+            subprocess.run([*psql, f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
 
     def stop(self, mode: str = "fast") -> None:
         subprocess.run(

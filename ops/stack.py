@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import json
 import os
-import pwd
 import secrets
 import shutil
 import signal
@@ -23,7 +22,7 @@ import time
 from glob import glob
 from pathlib import Path
 
-from ops.procs import server_command, wait_for_port
+from ops.procs import Postgres, server_command, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,8 +108,13 @@ class Stack:
         self.pg_port = args.pg_port or saved.get("pg_port", 54329)
         self.redis_port = args.redis_port or saved.get("redis_port", 63799)
         self.first_worker_port = args.worker_port or saved.get("worker_port", 8101)
-        self.run_as = "postgres" if os.geteuid() == 0 else None
-        self.pg_bin = Path(binary("pg_ctl", "/usr/lib/postgresql/*/bin/pg_ctl")).resolve().parent
+        self.pg = Postgres(
+            datadir=self.dir / "pgdata",
+            port=self.pg_port,
+            run_as="postgres" if os.geteuid() == 0 else None,
+            bindir=Path(binary("pg_ctl", "/usr/lib/postgresql/*/bin/pg_ctl")).resolve().parent,
+            durable=True,
+        )
 
     @property
     def worker_ports(self) -> list[int]:
@@ -147,10 +151,6 @@ class Stack:
             PYTHONUNBUFFERED="1",
         )
         return env
-
-    def pg(self, *args: str) -> list[str]:
-        cmd = [str(self.pg_bin / args[0]), *args[1:]]
-        return ["runuser", "-u", self.run_as, "--", *cmd] if self.run_as else cmd
 
     # --- up ------------------------------------------------------------------------------
 
@@ -207,52 +207,9 @@ class Stack:
         )
 
     def postgres(self) -> None:
-        data = self.dir / "pgdata"
-        if self.run_as:
-            uid = pwd.getpwnam(self.run_as).pw_uid
-            os.chown(self.dir, uid, -1)
-        if not (data / "PG_VERSION").exists():
-            data.mkdir(exist_ok=True)
-            if self.run_as:
-                shutil.chown(data, self.run_as)
-            subprocess.run(
-                self.pg("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"),
-                check=True,
-                capture_output=True,
-            )
-        if not self.pg_running():
-            options = (
-                f"-p {self.pg_port} -c listen_addresses=127.0.0.1 -k {data} -c max_connections=200"
-            )
-            subprocess.run(
-                self.pg(
-                    "pg_ctl",
-                    "-D",
-                    str(data),
-                    "-o",
-                    options,
-                    "-w",
-                    "-l",
-                    str(data / "server.log"),
-                    "start",
-                ),
-                check=True,
-                capture_output=True,
-            )
-        psql = self.pg("psql", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres", "-tAc")
-        exists = subprocess.run(
-            [*psql, "SELECT 1 FROM pg_database WHERE datname='chat'"],
-            capture_output=True,
-            text=True,
-        )
-        if exists.stdout.strip() != "1":
-            subprocess.run([*psql, "CREATE DATABASE chat"], check=True, capture_output=True)
-
-    def pg_running(self) -> bool:
-        status = subprocess.run(
-            self.pg("pg_ctl", "-D", str(self.dir / "pgdata"), "status"), capture_output=True
-        )
-        return status.returncode == 0
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.pg.start()
+        self.pg.create_database("chat")
 
     def redis(self) -> None:
         if self.alive("redis"):
@@ -366,11 +323,8 @@ class Stack:
             )
         for path in sorted((self.dir / "run").glob("*.pid")) if (self.dir / "run").exists() else []:
             self.stop(path.stem)
-        if (self.dir / "pgdata").exists() and self.pg_running():
-            subprocess.run(
-                self.pg("pg_ctl", "-D", str(self.dir / "pgdata"), "-m", "fast", "-w", "stop"),
-                capture_output=True,
-            )
+        if (self.dir / "pgdata").exists() and self.pg.running():
+            self.pg.stop()
         print("down")
 
     def status(self) -> None:
@@ -381,7 +335,7 @@ class Stack:
         )
         for name in names:
             print(f"{name:10} {'up' if self.alive(name) else 'DOWN'} pid {self.pid(name)}")
-        print(f"{'postgres':10} {'up' if self.pg_running() else 'DOWN'}")
+        print(f"{'postgres':10} {'up' if self.pg.running() else 'DOWN'}")
         print(f"{'nginx':10} {'up' if self.alive_pidfile(self.dir / 'nginx.pid') else 'DOWN'}")
 
 

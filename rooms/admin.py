@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from rooms.models import ChatRoom, Listing, Membership
 from rooms.services import room_set_closed
@@ -22,12 +24,12 @@ class ChatRoomAdmin(admin.ModelAdmin):
     actions = ("close_rooms", "reopen_rooms")
 
     @admin.action(description="Close: no new messages or edits")
-    def close_rooms(self, request, queryset):  # type: ignore[no-untyped-def]
+    def close_rooms(self, request: HttpRequest, queryset: QuerySet[ChatRoom]) -> None:
         for room in queryset:
             room_set_closed(room=room, closed=True)
 
     @admin.action(description="Reopen")
-    def reopen_rooms(self, request, queryset):  # type: ignore[no-untyped-def]
+    def reopen_rooms(self, request: HttpRequest, queryset: QuerySet[ChatRoom]) -> None:
         for room in queryset:
             room_set_closed(room=room, closed=False)
 

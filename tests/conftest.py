@@ -1,5 +1,4 @@
 import os
-from pathlib import Path
 
 import pytest
 from channels.layers import channel_layers
@@ -76,9 +75,3 @@ def guest_client(make_guest):
 
     return make
 
-
-@pytest.fixture
-def output_dir() -> Path:
-    path = Path(__file__).resolve().parent.parent / "test-output"
-    path.mkdir(exist_ok=True)
-    return path

@@ -1,5 +1,11 @@
 """Real throwaway servers for tests: PostgreSQL, Redis, Daphne and uvicorn.
 
+Our own, not pytest-postgresql and pytest-redis: the tests may run as root (``.ci/run``
+calls apt-get without sudo), and PostgreSQL refuses root (``ops.procs.Postgres`` then runs it
+as the ``postgres`` user, which pytest-postgresql does not); the outage tests
+stop and restart the same servers mid-test; and the stack and the benchmarks start
+PostgreSQL with the same helper, so there is one way to do it.
+
 A missing binary skips the test with the reason; under ``CI=true`` it fails instead, because
 CI installs every binary (.ci/run) and a skip there would hide a broken set-up.
 """
@@ -108,15 +114,29 @@ class Server:
                 self.process.wait(10)
 
 
-def start_server(kind: str, env: dict[str, str], log: Path, port: int | None = None) -> Server:
+def as_a_service() -> None:
+    """In the child, before exec: SIGINT and SIGQUIT ignored, as a process manager or a
+    shell's background job leaves them (an ignored signal stays ignored across exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+
+
+def start_server(
+    kind: str, env: dict[str, str], log: Path, port: int | None = None, *, service: bool = False
+) -> Server:
+    """``service``: started the way a process manager starts it (``as_a_service``, stdin
+    /dev/null, a session of its own), not as a child of the test's terminal."""
     port = port or free_port()
     handle = log.open("ab")
     process = subprocess.Popen(
         server_command(kind, port),
         cwd=ROOT,
         env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
         stdout=handle,
         stderr=subprocess.STDOUT,
+        preexec_fn=as_a_service if service else None,
+        start_new_session=service,
     )
     wait_for_port(port, process=process, timeout=30)
     return Server(port=port, process=process, log=log)

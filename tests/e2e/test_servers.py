@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections import Counter
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -119,3 +120,93 @@ async def test_sigterm_closes_every_socket_and_the_process_exits(tmp_path, kind,
         assert await asyncio.to_thread(server.process.wait, 10) is not None
     finally:
         server.stop()
+
+
+async def test_a_signal_is_handled_while_the_loops_wakeup_socket_is_full():
+    """The cause of Daphne ignoring a SIGTERM under load, in one process: while the loop is
+    busy, a thread's ``call_soon_threadsafe`` calls (a database call's completion each) fill
+    the loop's self-pipe, and the byte ``loop.add_signal_handler`` depends on is dropped."""
+    import os
+    import signal as signals
+    import threading
+
+    from messaging.servers import on_signal
+
+    loop = asyncio.get_running_loop()
+    arrived = asyncio.Event()
+    previous = signals.getsignal(signals.SIGUSR1)
+    on_signal(signals.SIGUSR1, arrived.set)
+    try:
+
+        def finish_many_calls_then_signal() -> None:
+            for _ in range(20_000):  # far more one-byte writes than the socket buffer holds
+                loop.call_soon_threadsafe(lambda: None)
+            os.kill(os.getpid(), signals.SIGUSR1)
+
+        thread = threading.Thread(target=finish_many_calls_then_signal)
+        thread.start()
+        thread.join()  # the loop is held up meanwhile, as by a long fan-out
+        await asyncio.wait_for(arrived.wait(), 5)
+    finally:
+        signals.signal(signals.SIGUSR1, previous)
+
+
+RECEIVERS, SENDERS, BURST = 250, 25, 16
+
+
+async def test_daphne_under_load_stops_on_the_first_sigterm_from_a_process_manager(tmp_path):
+    """Started as a process manager starts it, with a few hundred joined sockets and senders
+    bursting: one SIGTERM closes every open socket with 1001 and the process exits within
+    the drain time."""
+    import signal as signals
+
+    from messaging.servers import DRAIN_SECONDS
+    from tests.e2e.site import migrate, site_env
+    from tests.servers import start_server
+
+    env = site_env(tmp_path, CHAT_MAX_CONNECTIONS_PER_USER="1000")
+    migrate(env)
+    server = start_server("daphne", env, tmp_path / "daphne.log", service=True)
+    sockets = []
+    try:
+        me = guest(server.http_url)
+        room = general_room(server.http_url, me["access"])
+        sockets = [await ws_open(server.ws_url, me["access"]) for _ in range(RECEIVERS + SENDERS)]
+        for ws in sockets:
+            await send(ws, type="join", room=room)
+        for ws in sockets:
+            await recv(ws, "joined", timeout=30)
+        for n, ws in enumerate(sockets[RECEIVERS:]):  # bursts, no waiting for acks
+            for k in range(BURST):
+                await send(ws, type="send", room=room, body=f"{n}-{k}", client_id=f"{n}-{k}")
+        # Every receiver joins again: hundreds of database calls in flight at once, their
+        # completions queued on the loop while it fans the messages out.
+        for ws in sockets[1:RECEIVERS]:
+            await send(ws, type="leave", room=room)
+            await send(ws, type="join", room=room, cursor=0)
+        for _ in range(SENDERS * BURST // 4):  # in the thick of it
+            await recv(sockets[0], "message", timeout=30)
+        server.process.send_signal(signals.SIGTERM)
+        stopped_at = asyncio.get_running_loop().time()
+        exited = asyncio.create_task(asyncio.to_thread(server.process.wait, DRAIN_SECONDS + 2))
+
+        async def close_code(ws) -> int | None:
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await ws.recv()
+            return closed.value.rcvd.code if closed.value.rcvd else None
+
+        codes = await asyncio.gather(
+            *(asyncio.wait_for(close_code(ws), DRAIN_SECONDS + 5) for ws in sockets),
+            return_exceptions=True,
+        )
+        took = asyncio.get_running_loop().time() - stopped_at
+        log = server.log.read_text().splitlines()
+        said = [line for line in log if "SIGTERM" in line or "wakeup" in line]
+        assert await exited is not None, f"still running {took:.1f} s after SIGTERM: {said}"
+        assert took < DRAIN_SECONDS + 2, said
+        assert codes == [1001] * len(sockets), (Counter(map(repr, codes)), said)
+    finally:
+        server.stop()
+        for ws in sockets:
+            await ws.close()

@@ -1,13 +1,18 @@
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from channels.db import database_sync_to_async
 from django.core.management import call_command
+from django.db import connection, transaction
 
 from accounts.services import tokens_for_user
+from messaging import purge
 from messaging.models import ChatMessage
-from messaging.services import message_send, rooms_purge_idle
+from messaging.purge import rooms_purge_idle
+from messaging.services import message_send
 from rooms.models import ChatRoom
 from tests.factories import ListingFactory, PublicRoomFactory, UserFactory, direct_room
 from tests.messaging.wsclient import WsClient
@@ -109,3 +114,83 @@ async def test_connected_members_are_told_and_the_room_leaves_their_inbox():
     assert (await in_room.expect("error"))["code"] == "not_joined"
     for client in (in_room, elsewhere):
         await client.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_message_sent_after_the_room_was_picked_keeps_it(clock, monkeypatch):
+    """The purge picks idle rooms, then deletes them in a transaction; a first message that
+    another connection commits in between must keep its room (it was deleted with it)."""
+    room, author = _rooms(), UserFactory()
+    clock(days=2)  # never used for two days: idle
+    picked = purge.rooms_idle
+
+    def pick_then_a_send_lands(**kwargs):
+        rooms = picked(**kwargs)
+        assert [r.id for r in rooms] == [room.id]
+
+        def send() -> None:
+            try:
+                message_send(room_id=room.id, author=author, body="just in time", client_id="j")
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=send)  # its own database connection
+        thread.start()
+        thread.join()  # committed before the purge's transaction begins
+        return rooms
+
+    monkeypatch.setattr(purge, "rooms_idle", pick_then_a_send_lands)
+    assert rooms_purge_idle() == []
+    assert ChatRoom.objects.filter(pk=room.pk).exists()
+    assert list(ChatMessage.objects.filter(room=room).values_list("body", flat=True)) == [
+        "just in time"
+    ]
+
+
+def _waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_message_still_being_written_keeps_its_room(clock):
+    """The send has taken the room's row (``room_next_seq``) but not committed when the
+    purge picks the room: the purge waits for it, then sees the room in use."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: TEST_DATABASE=postgresql")
+    room, author = _rooms(), UserFactory()
+    clock(days=2)
+    written, commit = threading.Event(), threading.Event()
+    purged = []
+
+    def send() -> None:
+        try:
+            with transaction.atomic():
+                message_send(room_id=room.id, author=author, body="in time", client_id="i")
+                written.set()
+                commit.wait(10)
+        finally:
+            connection.close()
+
+    def purge_now() -> None:
+        try:
+            purged.append(rooms_purge_idle())
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=send)
+    writer.start()
+    assert written.wait(10)
+    purger = threading.Thread(target=purge_now)
+    purger.start()
+    deadline = time.monotonic() + 10
+    while not _waiting_on_a_lock():  # the purge is blocked on the room's row
+        assert time.monotonic() < deadline, "the purge never waited for the send"
+        purger.join(0.01)
+    commit.set()
+    writer.join(10)
+    purger.join(10)
+    assert purged == [[]]
+    assert ChatRoom.objects.filter(pk=room.pk).exists()
+    assert ChatMessage.objects.filter(room=room).count() == 1

@@ -5,7 +5,7 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from messaging.services import rooms_purge_idle
+from messaging.purge import rooms_purge_idle
 
 
 class Command(BaseCommand):
@@ -21,7 +21,9 @@ class Command(BaseCommand):
             "--every", type=float, default=0, metavar="SECONDS", help="keep running on a schedule"
         )
 
-    def handle(self, *args, idle_days: int, dry_run: bool, every: float, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(
+        self, *args: object, idle_days: int, dry_run: bool, every: float, **options: object
+    ) -> None:
         stop = threading.Event()
         if every:
             for sig in (signal.SIGTERM, signal.SIGINT):
