@@ -3,7 +3,7 @@
 Rules, not transport: HTTP and WebSocket call the same functions, so a limit means the same
 on both. The counts live in the shared store (``messaging.ephemeral``), so they hold across
 every process and every connection of a user. The settings are read at each call (tests and
-operators change ``settings.CHAT``), through the typed accessors below.
+operators change ``settings.CHAT``).
 """
 
 from __future__ import annotations
