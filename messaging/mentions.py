@@ -52,14 +52,16 @@ def mentions_resolve(*, room_id: int, kind: str, body: str) -> list[int]:
     return [ids[name] for name in names if name in ids]
 
 
-def mentions_record(message: ChatMessage, *, notify: bool) -> None:
-    """Store ``message.mentions`` as ``Mention`` rows (replacing earlier ones: an edit), and
+def mentions_record(message: ChatMessage, *, notify: bool, edited: bool = False) -> None:
+    """Store ``message.mentions`` as ``Mention`` rows (``edited``: replacing earlier ones), and
     with ``notify`` announce the message to the mentioned users' sockets outside the room.
 
-    In the write's transaction; the author mentioning themself counts for nothing.
+    In the write's transaction; the author mentioning themself counts for nothing. A new
+    message mentioning nobody costs no query (the send path).
     """
     others = [uid for uid in message.mentions if uid != message.author_id]
-    Mention.objects.filter(message=message).exclude(user_id__in=others).delete()
+    if edited:
+        Mention.objects.filter(message=message).exclude(user_id__in=others).delete()
     if not others:
         return
     Mention.objects.bulk_create(

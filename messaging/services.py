@@ -119,7 +119,7 @@ def message_edit(*, message_id: int, by: User, body: str) -> ChatMessage:
         message.body, message.rev, message.edited_at = body, seq, timezone.now()
         message.mentions = mentions_resolve(room_id=room_id, kind=kind, body=body)  # (v1.1)
         message.save(update_fields=["body", "rev", "edited_at", "mentions"])
-        mentions_record(message, notify=False)
+        mentions_record(message, notify=False, edited=True)
         _publish_message(message)
     return message
 

@@ -227,3 +227,37 @@ def test_search_from_any_page_opens_the_room_at_the_message(site, person):
     expect(target).to_have_class(HIGHLIGHTED)
     expect(target).to_be_in_viewport()
     expect(page.locator("#search-q")).to_be_enabled()  # the box is on the room page too
+
+
+def test_a_reply_preview_follows_its_parent_live(site, person):
+    room = new_room(site, "previews")
+    one, two = person(), person()
+    open_room(one, site, room)
+    open_room(two, site, room)
+    say(one, "original words")
+    parent = message(two, "original words")
+    parent.hover()
+    parent.get_by_role("button", name="Reply").click()
+    say(two, "an answer")
+    preview = message(one, "an answer").locator(".reply-preview")
+    expect(preview).to_contain_text("original words")
+    mine = one.locator(f".msg[data-id='{message(one, 'original words').get_attribute('data-id')}']")
+    mine.hover()
+    mine.get_by_role("button", name="Edit").click()
+    mine.locator("textarea.edit").fill("changed words")
+    mine.locator("textarea.edit").press("Enter")
+    for page in (one, two):  # the parent's change redraws the replies pointing at it
+        expect(message(page, "an answer").locator(".reply-preview .excerpt")).to_have_text(
+            "changed words"
+        )
+    one.on("dialog", lambda dialog: dialog.accept())
+    mine.hover()
+    mine.get_by_role("button", name="Delete").click()
+    for page in (one, two):
+        expect(message(page, "an answer").locator(".reply-preview .excerpt")).to_have_text(
+            "message deleted"
+        )
+    two.reload()  # a new page builds the preview from the parent as it is now
+    expect(message(two, "an answer").locator(".reply-preview .excerpt")).to_have_text(
+        "message deleted"
+    )

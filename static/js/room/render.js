@@ -65,9 +65,10 @@ export function replyPreview(reply, view) {
   );
 }
 
-// The preview of `parent` as a reply to it shows it now (an edit, a deletion).
+// The preview of `parent` as a reply to it shows it now (an edit, a deletion); its first 200
+// characters as the server counts them (code points, not UTF-16 units).
 export function previewOf(parent) {
-  return { id: parent.id, seq: parent.seq, author: parent.author, body: parent.deleted ? "" : parent.body.slice(0, 200), deleted: parent.deleted };
+  return { id: parent.id, seq: parent.seq, author: parent.author, body: parent.deleted ? "" : [...parent.body].slice(0, 200).join(""), deleted: parent.deleted };
 }
 
 // @Nickname#1234 as a highlighted span inside text nodes (links stay links); the reader's own
