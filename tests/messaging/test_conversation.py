@@ -379,3 +379,19 @@ def test_search_costs_a_bounded_number_of_queries(room, alice):
     with CaptureQueriesContext(connection) as queries:
         client.get("/api/search/", {"q": "needle"})
     assert len(queries) <= 10
+
+
+def test_the_search_query_matches_its_index(room, alice):
+    """PostgreSQL: the GIN index's expression is the one ``icontains`` compares (else every
+    search reads the whole table). SQLite: the FTS5 table holds exactly the live messages."""
+    kept = send(room, alice, "needle in a haystack")
+    gone = send(room, alice, "another needle")
+    message_delete(message_id=gone.id, by=alice)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            plan = ChatMessage.objects.filter(body__icontains="needle").explain()
+            assert "message_body_trgm_idx" in plan, plan
+        else:
+            cursor.execute("SELECT rowid, body, room FROM messaging_search")
+            assert cursor.fetchall() == [(kept.id, kept.body, room.id)]
