@@ -93,6 +93,14 @@ def report(results: dict[tuple[str, str], dict]) -> str:
                 f"{ms(median['deep_p99_ms'])} ({median['deep_to_latest_p50']:.2f}x); "
                 f"in-process {ms(inner['latest_p50_ms'])} / {ms(inner['deep_p50_ms'])} |"
             )
+        elif scenario == "search":
+            kinds = median["kinds"]
+            rows.append(
+                f"| search | {target} | {result['runs'][0]['messages']:,} messages: p50/p99 "
+                f"{ms(median['all_p50_ms'])}/{ms(median['all_p99_ms'])}; "
+                + ", ".join(f"{k} {ms(v['p50_ms'])}/{ms(v['p99_ms'])}" for k, v in kinds.items())
+                + " |"
+            )
         elif scenario == "ack":
             rows.append(
                 f"| send -> ack | {target} | {median['sends_per_s']:.0f} sends/s: p50 "

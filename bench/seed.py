@@ -5,6 +5,7 @@ Run by ``bench.common.Stack.seed`` in the environment of the server it measures:
     python -m bench.seed users 500        # guests, each with an access token
     python -m bench.seed direct 250       # listings with one direct room each (owner, borrower)
     python -m bench.seed history 1000000  # a public room holding that many messages
+    python -m bench.seed search 1000000   # that many messages over 100 rooms, to search (v1.1)
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ django.setup()
 
 import orjson  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.db.models import Subquery  # noqa: E402
+from django.db.models.functions import Coalesce  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from accounts.services import guest_create, tokens_for_user  # noqa: E402
+from messaging.models import ChatMessage  # noqa: E402
 from rooms.models import ChatRoom, Listing  # noqa: E402
 from rooms.services import direct_room_get_or_create  # noqa: E402
 
@@ -68,8 +72,8 @@ def history(count: int) -> dict:
         with connection.cursor() as cursor:
             cursor.execute(
                 prefix + "INSERT INTO messaging_chatmessage "
-                "(room_id, author_id, body, client_id, seq, rev, created_at) "
-                f"SELECT %s, %s, %s || ' ' || x, 'seed-' || x, x, x, %s {rows}",
+                "(room_id, author_id, body, client_id, seq, rev, created_at, mentions, reactions) "
+                f"SELECT %s, %s, %s || ' ' || x, 'seed-' || x, x, x, %s, '[]', '[]' {rows}",
                 [room.id, author.id, BODY, timezone.now(), count]
                 if connection.vendor == "postgresql"
                 else [count, room.id, author.id, BODY, timezone.now()],
@@ -80,9 +84,67 @@ def history(count: int) -> dict:
     return {"room": room.id, "reader": person(guest_create())}
 
 
+SEARCH_ROOMS = 100
+
+
+def search(count: int) -> dict:
+    """``count`` messages over ``SEARCH_ROOMS`` public rooms (message x in room x mod R),
+    English and Korean, some with the phrases ``bench.search`` looks for; inserted by one statement,
+    so the search index (trigram GIN, or the FTS5 table's triggers) is built as writes go."""
+    author = guest_create()
+    reader = guest_create()
+    with transaction.atomic():
+        rooms = ChatRoom.objects.bulk_create(
+            [
+                ChatRoom(kind=ChatRoom.PUBLIC, name=f"search-{author.id}-{n}", created_by=author)
+                for n in range(SEARCH_ROOMS)
+            ]
+        )
+        ids = [room.id for room in rooms]  # RETURNING, on both engines
+        first = ids[0]
+        assert ids == list(range(first, first + SEARCH_ROOMS)), "room ids are not contiguous"
+        # the reader is in a direct room too, so the "rooms I may read" filter has both parts
+        listing = Listing.objects.create(owner=author, title="Bench search item")
+        direct_room_get_or_create(listing=listing, user=reader)
+        body = (
+            "%s || ' ' || x"
+            " || CASE WHEN x %% 10 = 0 THEN ' camping tent for the weekend' ELSE '' END"
+            " || CASE WHEN x %% 10 = 5 THEN ' 주말에 캠핑 텐트 빌려요'"
+            " ELSE ' 안녕하세요 반가워요' END"
+            " || CASE WHEN x %% 100000 = 7 THEN ' zephyrquartz' ELSE '' END"
+            " || CASE WHEN x %% 100000 = 3 THEN ' 반딧불이야영장 예약' ELSE '' END"
+        )
+        select = (
+            "INSERT INTO messaging_chatmessage (room_id, author_id, body, client_id, seq, rev,"
+            " created_at, mentions, reactions)"
+            f" SELECT %s + x %% %s, %s, {body}, 'seed-' || x, x / %s + 1, x / %s + 1, %s,"
+            " '[]', '[]'"
+        )
+        params = [first, SEARCH_ROOMS, author.id, BODY, SEARCH_ROOMS, SEARCH_ROOMS, timezone.now()]
+        if connection.vendor == "postgresql":
+            sql, params = select + " FROM generate_series(1, %s) AS n(x)", [*params, count]
+        else:
+            sql = (
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < %s) "
+                + select
+                + " FROM n"
+            )
+            params = [count, *params]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        for room_id in ids:
+            last = ChatMessage.objects.filter(room_id=room_id).order_by("-seq").values("seq")[:1]
+            ChatRoom.objects.filter(pk=room_id).update(last_seq=Coalesce(Subquery(last), 0))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return {"rooms": ids, "reader": person(reader)}
+
+
 def main() -> None:
     command, count = sys.argv[1], int(sys.argv[2])
-    result = {"users": users, "direct": direct, "history": history}[command](count)
+    result = {"users": users, "direct": direct, "history": history, "search": search}[command](
+        count
+    )
     sys.stdout.buffer.write(orjson.dumps({"result": result, "general": general_room()}))
 
 

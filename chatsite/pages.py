@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.views.generic import TemplateView
 
+from messaging.models import ChatMessage
 from rooms.models import ChatRoom, Listing
 
 
@@ -41,9 +42,32 @@ class Page(TemplateView):
         }
 
 
+class RoomPage(Page):
+    """A room, opened at its latest messages, or at ``?message=<id>`` (v1.1: a search result,
+    a link in a push or an e-mail). History pages by seq, so the message's seq is rendered in
+    (only a number, and only for a message of this room; its text comes from the API, which
+    checks access)."""
+
+    page = "room"
+    template_name = "chat/room.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        raw = self.request.GET.get("message", "")
+        seq = None
+        if raw.isdigit() and len(raw) < 19:
+            seq = (
+                ChatMessage.objects.filter(pk=int(raw), room_id=self.kwargs["room_id"])
+                .values_list("seq", flat=True)
+                .first()
+            )
+        context["open_at"] = {"id": int(raw), "seq": seq} if seq is not None else None
+        return context
+
+
 urls_pages = [
     ("", Page.as_view(template_name="chat/lobby.html", page="lobby"), "lobby"),
-    ("rooms/<int:room_id>/", Page.as_view(template_name="chat/room.html", page="room"), "room"),
+    ("rooms/<int:room_id>/", RoomPage.as_view(), "room"),
     ("listings/", Page.as_view(template_name="chat/listings.html", page="listings"), "listings"),
     (
         "listings/<int:listing_id>/",

@@ -21,8 +21,11 @@ class ChatMessageAdmin(admin.ModelAdmin):
     )
     list_filter = ("room", ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("body", "author__nickname", "author__username")
-    raw_id_fields = ("room", "author")
-    readonly_fields = ("seq", "rev", "client_id", "created_at", "edited_at", "deleted_at")
+    # (v1.1) reply_to as an id: a select of every message would not render on a big table
+    raw_id_fields = ("room", "author", "reply_to")
+    readonly_fields = (
+        "seq", "rev", "client_id", "created_at", "edited_at", "deleted_at", "mentions", "reactions"
+    )  # fmt: skip
     list_select_related = ("room", "author")
     actions = ("remove",)
 

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -11,8 +11,21 @@ from rest_framework.views import APIView
 
 from accounts.api import AuthenticatedRequest
 from chatsite.foundation.serializers import ErrorSerializer
-from messaging.selectors import messages_before, room_summaries, rooms_with_summary
-from messaging.serializers import HistorySerializer, RoomSerializer, room_data_for
+from messaging.search import QUERY_MAX, QUERY_MIN, messages_search
+from messaging.selectors import (
+    messages_after,
+    messages_around,
+    messages_before,
+    room_summaries,
+    rooms_with_summary,
+)
+from messaging.serializers import (
+    AroundSerializer,
+    HistorySerializer,
+    RoomSerializer,
+    SearchPageSerializer,
+    room_data_for,
+)
 from messaging.services import direct_room_open, room_mark_read
 from rooms.models import ChatRoom
 from rooms.selectors import listing_get, room_get_for_user
@@ -74,7 +87,14 @@ class RoomDetailApi(APIView):
 class RoomMessagesApi(APIView):
     class HistoryQuerySerializer(serializers.Serializer[Any]):
         before = serializers.IntegerField(min_value=1, required=False)
+        after = serializers.IntegerField(min_value=0, required=False, help_text="(v1.1)")
+        around = serializers.IntegerField(min_value=1, required=False, help_text="(v1.1)")
         limit = serializers.IntegerField(min_value=1)  # bounds and default: get_fields
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if len({"before", "after", "around"} & attrs.keys()) > 1:
+                raise serializers.ValidationError("Give one of before, after, around.")
+            return attrs
 
         def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
             # From settings at use, not at import, so the configured values always apply.
@@ -88,17 +108,28 @@ class RoomMessagesApi(APIView):
 
     @extend_schema(
         parameters=[HistoryQuerySerializer],
-        responses={200: HistorySerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="HistoryOrAround",
+                serializers=[HistorySerializer, AroundSerializer],
+                resource_type_field_name=None,
+            ),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+        },
     )
     def get(self, request: AuthenticatedRequest, room_id: int) -> Response:
         room = room_get_for_user(room_id=room_id, user=request.user)
         query = self.HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        page = messages_before(
-            room=room,
-            before=query.validated_data.get("before"),
-            limit=query.validated_data["limit"],
-        )
+        data, limit = query.validated_data, query.validated_data["limit"]
+        if "around" in data:  # (v1.1)
+            around = messages_around(room=room, around=data["around"], limit=limit)
+            return Response(AroundSerializer(around).data)
+        if "after" in data:  # (v1.1)
+            page = messages_after(room=room, after=data["after"], limit=limit)
+        else:
+            page = messages_before(room=room, before=data.get("before"), limit=limit)
         return Response(HistorySerializer(page).data)
 
 
@@ -135,3 +166,30 @@ class ListingChatApi(APIView):
             room_data_for(room_id=room.id, user=request.user),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+class SearchApi(APIView):
+    """(v1.1) ``GET /api/search/?q=&room=&before=``."""
+
+    class SearchQuerySerializer(serializers.Serializer[Any]):
+        q = serializers.CharField(min_length=QUERY_MIN, max_length=QUERY_MAX)
+        room = serializers.IntegerField(min_value=1, required=False, help_text="Only this room.")
+        before = serializers.IntegerField(
+            min_value=1, required=False, help_text="A message id: the previous page's next_before."
+        )
+
+    @extend_schema(
+        operation_id="search",
+        parameters=[SearchQuerySerializer],
+        responses={200: SearchPageSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: AuthenticatedRequest) -> Response:
+        query = self.SearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = messages_search(
+            user=request.user,
+            q=query.validated_data["q"],
+            room_id=query.validated_data.get("room"),
+            before=query.validated_data.get("before"),
+        )
+        return Response(SearchPageSerializer(page).data)

@@ -25,7 +25,7 @@ from accounts.selectors import TokenRefused, auser_get_by_access_token
 from chatsite.foundation import metrics
 from chatsite.foundation.codes import SUBPROTOCOL, Close
 from chatsite.foundation.errors import BadRequest, ChatError, Forbidden, Internal, Unavailable
-from messaging import services
+from messaging import reactions, services
 from messaging.feed import UNAVAILABLE
 from messaging.frames import (
     PONG,
@@ -171,7 +171,11 @@ async def on_send(session: Session, frame: Frame) -> None:
     started = time.perf_counter()
     feed = session.joined(frame["room"])
     sent = await services.amessage_send(
-        room_id=feed.room_id, author=session.user, body=frame["body"], client_id=frame["client_id"]
+        room_id=feed.room_id,
+        author=session.user,
+        body=frame["body"],
+        client_id=frame["client_id"],
+        reply_to=frame.get("reply_to"),  # (v1.1)
     )
     session.reply(ack_frame(sent.message, ref=frame_ref(frame)))
     metrics.send_seconds.observe(time.perf_counter() - started)
@@ -186,6 +190,14 @@ async def on_edit(session: Session, frame: Frame) -> None:
 
 async def on_delete(session: Session, frame: Frame) -> None:
     await services.amessage_delete(message_id=frame["message"], by=session.user)
+
+
+async def on_react(session: Session, frame: Frame) -> None:
+    """(v1.1) The reacted-to message goes to the room, this connection among them if joined."""
+    _, events = await reactions.amessage_react(
+        message_id=frame["message"], user=session.user, emoji=frame["emoji"], on=frame.get("on")
+    )
+    await services.abroadcast(events)
 
 
 async def on_typing(session: Session, frame: Frame) -> None:
@@ -221,6 +233,7 @@ HANDLERS: dict[str, Callable[[Session, Frame], Awaitable[None]]] = {
     "send": on_send,
     "edit": on_edit,
     "delete": on_delete,
+    "react": on_react,  # (v1.1)
     "typing": on_typing,
     "read": on_read,
     "sync": on_sync,

@@ -21,13 +21,17 @@ FRAMES: dict[str, dict[str, str]] = {
     "send": {"room": "id", "body": "str", "client_id": "str"},
     "edit": {"message": "id", "body": "str"},
     "delete": {"message": "id"},
+    "react": {"message": "id", "emoji": "str"},  # (v1.1) and ``on``, checked by its service
     "typing": {"room": "id"},
     "read": {"room": "id", "seq": "id"},
     "sync": {"room": "id", "cursor": "id"},
     "auth": {"token": "str"},
     "ping": {},
 }
-OPTIONAL: dict[str, dict[str, str]] = {"join": {"cursor": "id"}}
+OPTIONAL: dict[str, dict[str, str]] = {
+    "join": {"cursor": "id"},
+    "send": {"reply_to": "id"},  # (v1.1)
+}
 
 
 def _is_id(value: Any) -> bool:

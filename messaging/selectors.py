@@ -15,7 +15,8 @@ from django.db.models.functions import Coalesce
 from accounts.models import User
 from chatsite.foundation.errors import NotFound
 from messaging import ephemeral
-from messaging.models import ChatMessage
+from messaging.models import ChatMessage, Mention
+from messaging.replies import RELATED, with_related
 from rooms.models import ChatRoom, Listing, Membership
 from rooms.selectors import rooms_visible_to
 
@@ -33,31 +34,56 @@ def messages_before(*, room: ChatRoom, before: int | None, limit: int) -> Histor
     qs = ChatMessage.objects.filter(room=room)
     if before is not None:
         qs = qs.filter(seq__lt=before)
-    rows = _with_authors(list(qs.order_by("-seq")[: limit + 1]))
+    rows = with_related(list(qs.order_by("-seq")[: limit + 1]))
     return HistoryPage(rows[:limit][::-1], len(rows) > limit)
+
+
+def messages_after(*, room: ChatRoom, after: int, limit: int) -> HistoryPage:
+    """(v1.1) The ``limit`` messages just after ``after``, ascending; ``has_more``: newer ones
+    exist. Keyset on (room, seq), as ``messages_before``."""
+    qs = ChatMessage.objects.filter(room=room, seq__gt=after).order_by("seq")
+    rows = with_related(list(qs[: limit + 1]))
+    return HistoryPage(rows[:limit], len(rows) > limit)
+
+
+class AroundPage(NamedTuple):
+    """(v1.1) The message at a seq with its neighbours, ascending by seq."""
+
+    results: list[ChatMessage]
+    has_more_before: bool
+    has_more_after: bool
+
+
+def messages_around(*, room: ChatRoom, around: int, limit: int) -> AroundPage:
+    """The message ``around`` (a seq), the ⌊(limit-1)/2⌋ before it and the rest of ``limit``
+    after it (fewer at either end); ``NotFound`` if no message of the room has that seq."""
+    middle = ChatMessage.objects.filter(room=room, seq=around).first()
+    if middle is None:
+        raise NotFound("No message with that seq in this room.")
+    n_before = (limit - 1) // 2
+    n_after = limit - 1 - n_before
+    before = list(
+        ChatMessage.objects.filter(room=room, seq__lt=around).order_by("-seq")[: n_before + 1]
+    )
+    after = list(
+        ChatMessage.objects.filter(room=room, seq__gt=around).order_by("seq")[: n_after + 1]
+    )
+    rows = with_related([*before[:n_before][::-1], middle, *after[:n_after]])
+    return AroundPage(rows, len(before) > n_before, len(after) > n_after)
 
 
 def messages_changed_since(*, room_id: int, cursor: int, limit: int) -> list[ChatMessage]:
     """Messages whose latest change is after ``cursor``, ascending by rev (at most ``limit``)."""
-    return _with_authors(
+    return with_related(
         list(ChatMessage.objects.filter(room_id=room_id, rev__gt=cursor).order_by("rev")[:limit])
     )
-
-
-def _with_authors(messages: list[ChatMessage]) -> list[ChatMessage]:
-    """Give each message its author, loading each distinct author once.
-
-    A page has few authors; ``select_related`` would build a User for every row.
-    """
-    authors = User.objects.in_bulk({message.author_id for message in messages})
-    for message in messages:
-        message.author = authors[message.author_id]
-    return messages
 
 
 class _Summary(TypedDict):
     my_last_read: int
     unread_count: int
+    mentions_read: int
+    mentions_unread_count: int
     last_message_id: int | None
 
 
@@ -77,6 +103,7 @@ class RoomSummary:
     last_message: ChatMessage | None
     unread: int
     online: int
+    mentions_unread: int = 0  # (v1.1) unread messages mentioning the reader
 
     @property
     def listing(self) -> Listing | None:
@@ -102,18 +129,39 @@ def rooms_with_summary(*, user: User, kind: str | None = None) -> QuerySet[Summa
         .annotate(n=Count("pk"))
         .values("n")
     )
+    # (v1.1) A Mention row is never the author's own (``messaging.mentions``). Unlike
+    # ``unread``, a public room never read in counts from its start: a mention is for me.
+    mentioned = (
+        Mention.objects.filter(
+            room=OuterRef("pk"),
+            user=user,
+            seq__gt=OuterRef("mentions_read"),
+            message__deleted_at__isnull=True,
+        )
+        .order_by()
+        .values("room")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     last = ChatMessage.objects.filter(room=OuterRef("pk")).order_by("-seq").values("pk")[:1]
     rooms = rooms_visible_to(user=user)
     if kind is not None:
         rooms = rooms.filter(kind=kind)
-    return rooms.select_related("listing__owner").annotate(
-        my_last_read=Coalesce(
-            Subquery(my_read),
-            Case(When(kind=ChatRoom.PUBLIC, then=F("last_seq")), default=0),
-            output_field=IntegerField(),
-        ),
-        unread_count=Coalesce(Subquery(unread), 0, output_field=IntegerField()),
-        last_message_id=Subquery(last),
+    return (
+        rooms.select_related("listing__owner")
+        .annotate(
+            my_last_read=Coalesce(
+                Subquery(my_read),
+                Case(When(kind=ChatRoom.PUBLIC, then=F("last_seq")), default=0),
+                output_field=IntegerField(),
+            ),
+            unread_count=Coalesce(Subquery(unread), 0, output_field=IntegerField()),
+            mentions_read=Coalesce(Subquery(my_read), 0, output_field=IntegerField()),
+            last_message_id=Subquery(last),
+        )
+        .annotate(
+            mentions_unread_count=Coalesce(Subquery(mentioned), 0, output_field=IntegerField()),
+        )
     )
 
 
@@ -121,7 +169,7 @@ def room_summaries(*, rooms: Sequence[SummarizedRoom], user: User) -> list[RoomS
     """Summaries of rooms from ``rooms_with_summary``, with three more queries in all."""
     ids = [room.id for room in rooms]
     last_ids = [room.last_message_id for room in rooms if room.last_message_id]
-    messages = ChatMessage.objects.select_related("author").in_bulk(last_ids)
+    messages = ChatMessage.objects.select_related(*RELATED).in_bulk(last_ids)
     peers = {
         m.room_id: m
         for m in Membership.objects.filter(room_id__in=ids, room__kind=ChatRoom.DIRECT)
@@ -141,6 +189,7 @@ def room_summaries(*, rooms: Sequence[SummarizedRoom], user: User) -> list[RoomS
                 last_message=messages.get(room.last_message_id) if room.last_message_id else None,
                 unread=room.unread_count,
                 online=online.get(room.id, 0),
+                mentions_unread=room.mentions_unread_count,
             )
         )
     return summaries

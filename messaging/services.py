@@ -29,7 +29,9 @@ from chatsite.foundation.publish import (
 from chatsite.foundation.wire import encode
 from messaging.ephemeral import STORE_ERRORS
 from messaging.limits import send_rate_check, typing_allowed
+from messaging.mentions import mentions_record, mentions_resolve
 from messaging.models import ChatMessage
+from messaging.replies import RELATED, reply_parent_get
 from messaging.serializers import message_data, message_frame, room_data_for
 from messaging.threads import in_db_thread
 from rooms.models import ChatRoom, Listing, Membership
@@ -60,7 +62,7 @@ def clean_client_id(client_id: object) -> str:
 
 
 def message_send(
-    *, room_id: int, author: User, body: str, client_id: str
+    *, room_id: int, author: User, body: str, client_id: str, reply_to: object = None
 ) -> tuple[ChatMessage, bool]:
     """Store a message once per (room, author, client_id); ``True`` if it was stored now.
 
@@ -70,14 +72,18 @@ def message_send(
     """
     client_id = clean_client_id(client_id)
     body = clean_body(body)
+    parent = reply_parent_get(room_id=room_id, message_id=reply_to)  # (v1.1) NotFound
     # Insert first: a retry is rare, so it pays the extra read, not every first send.
     try:
         with transaction.atomic():
             seq, kind = room_next_seq(room_id=room_id)
             message = ChatMessage.objects.create(
-                room_id=room_id, author=author, body=body, client_id=client_id, seq=seq, rev=seq
-            )
+                room_id=room_id, author=author, body=body, client_id=client_id, seq=seq, rev=seq,
+                reply_to=parent, mentions=mentions_resolve(room_id=room_id, kind=kind, body=body),
+            )  # fmt: skip
             _publish_message(message, notify=kind == ChatRoom.DIRECT)
+            # (v1.1) a direct room's members are told above, whoever is mentioned
+            mentions_record(message, notify=kind == ChatRoom.PUBLIC)
     except IntegrityError:
         # Stored already (a retry, or a concurrent one that won); the rollback gave back the
         # number we took.
@@ -91,7 +97,7 @@ def _message_by_client_id(*, room_id: int, author: User, client_id: str) -> Chat
     # Served by the unique index on (room, author, client_id).
     return (
         ChatMessage.objects.filter(room_id=room_id, author=author, client_id=client_id)
-        .select_related("author")
+        .select_related(*RELATED)
         .first()
     )
 
@@ -101,8 +107,8 @@ def message_edit(*, message_id: int, by: User, body: str) -> ChatMessage:
     room_id = _message_room_id(message_id)
     with transaction.atomic():
         # The room's row lock comes first: the message is read after it, fresh.
-        seq, _ = room_next_seq(room_id=room_id)
-        message = ChatMessage.objects.select_related("author").get(pk=message_id)
+        seq, kind = room_next_seq(room_id=room_id)
+        message = ChatMessage.objects.select_related(*RELATED).get(pk=message_id)
         if message.author_id != by.id:
             raise Forbidden("Only the author may edit a message.")
         if message.deleted_at is not None:
@@ -111,7 +117,9 @@ def message_edit(*, message_id: int, by: User, body: str) -> ChatMessage:
             transaction.set_rollback(True)  # nothing changes: give the number back
             return message
         message.body, message.rev, message.edited_at = body, seq, timezone.now()
-        message.save(update_fields=["body", "rev", "edited_at"])
+        message.mentions = mentions_resolve(room_id=room_id, kind=kind, body=body)  # (v1.1)
+        message.save(update_fields=["body", "rev", "edited_at", "mentions"])
+        mentions_record(message, notify=False, edited=True)
         _publish_message(message)
     return message
 
@@ -121,7 +129,7 @@ def message_delete(*, message_id: int, by: User) -> ChatMessage:
     room_id = _message_room_id(message_id)
     with transaction.atomic():
         seq, _ = room_next_seq(room_id=room_id, allow_closed=True)
-        message = ChatMessage.objects.select_related("author").get(pk=message_id)
+        message = ChatMessage.objects.select_related(*RELATED).get(pk=message_id)
         if message.author_id != by.id and not by.is_staff:
             raise Forbidden("Only the author or staff may delete a message.")
         if message.deleted_at is not None:
@@ -195,11 +203,13 @@ class Sent(NamedTuple):
     events: list[Event]  # its broadcast, for ``abroadcast`` once the sender has its ack
 
 
-async def amessage_send(*, room_id: int, author: User, body: str, client_id: str) -> Sent:
+async def amessage_send(
+    *, room_id: int, author: User, body: str, client_id: str, reply_to: object = None
+) -> Sent:
     """``message_send`` within the author's send rate (``RateLimited`` past it)."""
     await send_rate_check(user_id=author.id)
     (message, created), events = await _amessage_send(
-        room_id=room_id, author=author, body=body, client_id=client_id
+        room_id=room_id, author=author, body=body, client_id=client_id, reply_to=reply_to
     )
     return Sent(message, created, events)
 

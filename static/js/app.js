@@ -4,6 +4,7 @@
 import { $, ready, showError } from "./dom.js";
 import { identity } from "./identity.js";
 import { roomsOfKind } from "./rooms.js";
+import { setupSearch } from "./search.js";
 import { ChatSocket } from "./socket.js";
 
 export async function boot() {
@@ -16,6 +17,7 @@ export async function boot() {
   }
   $("#me").textContent = me ? me.display_name : "…";
   setupAccountMenu(me);
+  setupSearch(); // (v1.1)
   const socket = new ChatSocket();
   setupBanner(socket);
   setupInboxBadge(socket);

@@ -165,6 +165,9 @@ def test_message_wire_shape(guest_client, room, author):
         "created_at",
         "edited_at",
         "deleted",
+        "reply_to",  # (v1.1)
+        "mentions",
+        "reactions",
     }
     assert shown["body"] == "<b>hi</b>"  # stored as typed; clients render it as text
     assert shown["author"]["display_name"] == author.display_name

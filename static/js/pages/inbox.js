@@ -15,6 +15,7 @@ function card(room) {
     h("span", { class: "preview" }, last ? (last.deleted ? "message deleted" : last.body) : "no messages yet"),
     last ? h("time", { datetime: last.created_at }, timeOf(last.created_at)) : null,
     room.unread ? h("span", { class: "badge", dataset: { testid: "unread" } }, String(room.unread)) : null,
+    room.mentions_unread ? h("span", { class: "badge mention-badge", title: "Unread mentions of you" }, `@ ${room.mentions_unread}`) : null,
   );
 }
 

@@ -13,6 +13,8 @@ function card(room) {
     h("a", { href: `/rooms/${room.id}/`, class: "card-title" }, room.name),
     h("span", { class: "online", dataset: { testid: "online" } }, `${room.online} online`),
     h("span", { class: "muted" }, room.last_message ? `last message ${timeOf(room.last_message.created_at)}` : "no messages yet"),
+    // (v1.1) unread messages that mention me
+    room.mentions_unread ? h("span", { class: "badge mention-badge", title: "Unread mentions of you", dataset: { testid: "mentions" } }, `@ ${room.mentions_unread}`) : null,
   );
 }
 
@@ -37,3 +39,4 @@ await load();
 // Online counts change without a frame to this page: refresh them while it is visible.
 setInterval(() => document.visibilityState === "visible" && load().catch(() => {}), 5000);
 socket.on("status", (status) => status.connected && load().catch(() => {}));
+socket.on("notify", () => load().catch(() => {})); // (v1.1) a mention of me somewhere

@@ -9,13 +9,19 @@ import { Composer } from "../room/composer.js";
 import { createRoomState } from "../room/state.js";
 import { Timeline } from "../room/timeline.js";
 
-const roomId = Number(document.querySelector("[data-room]").dataset.room);
+const section = document.querySelector("[data-room]");
+const roomId = Number(section.dataset.room);
+// (v1.1) /rooms/{id}/?message={id}: open at that message (its seq is rendered in by the server)
+const openAt = section.dataset.openSeq ? { id: Number(section.dataset.openMessage), seq: Number(section.dataset.openSeq) } : null;
 const { me, socket } = await boot();
 const state = createRoomState({ id: roomId, me });
 const view = {
   me,
   onEdit: (el, message) => composer.startEdit(el, message),
   onDelete: (message) => composer.remove(message),
+  onReply: (message) => composer.replyTo(message),
+  onJump: (reply) => timeline.jumpTo(reply),
+  onReact: (message, emoji, on) => composer.react(message, emoji, on),
 };
 const timeline = new Timeline({
   state,
@@ -31,7 +37,14 @@ const composer = new Composer({
   socket,
   timeline,
   view,
-  els: { form: $("#composer"), input: $("#body"), error: $("#composer-error"), notice: $("#send-notice") },
+  els: {
+    form: $("#composer"),
+    input: $("#body"),
+    error: $("#composer-error"),
+    notice: $("#send-notice"),
+    replyBar: $("#reply-bar"),
+    mentionList: $("#mention-list"),
+  },
 });
 const typists = new Map(); // display name -> timer clearing it
 
@@ -40,6 +53,7 @@ const typists = new Map(); // display name -> timer clearing it
 function showPresence({ online, users }) {
   $(".presence").classList.remove("stale");
   $("#online").textContent = String(online);
+  state.present = users;
   $("#members").replaceChildren(...users.map((user) => h("li", {}, user.display_name)));
 }
 
@@ -131,7 +145,15 @@ if (room.is_closed) {
   $("#history-status").textContent = "This room is closed.";
 }
 state.peerRead = room.peer_last_read_seq || 0;
-const cursor = await timeline.loadLatest();
+let cursor;
+if (openAt) {
+  // Changes after the room was read are replayed from its counter; the list itself pages
+  // from the message both ways.
+  cursor = room.last_seq;
+  await timeline.openAt(openAt.seq, openAt.id);
+} else {
+  cursor = await timeline.loadLatest();
+}
 socket.join(roomId, cursor);
 updateSeen();
 composer.focus();

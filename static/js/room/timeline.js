@@ -1,9 +1,11 @@
 // The message list: history loaded page by page above (without the view jumping), live
-// messages below, pending sends last, and where the reader is scrolled.
+// messages below, pending sends last, and where the reader is scrolled. (v1.1) It can open
+// at any message (`around=`): then newer history loads page by page below as the reader
+// scrolls down (`after=`), and live messages wait until the list has caught up with them.
 
 import { limits } from "../config.js";
 import { identity } from "../identity.js";
-import { fillMessage, renderMessage } from "./render.js";
+import { fillMessage, previewOf, renderMessage } from "./render.js";
 
 const NEAR_BOTTOM = 48; // px: "at the bottom" for following new messages
 const NEAR_TOP = 120; // px: scrolled this close to the top loads older messages
@@ -17,12 +19,15 @@ export class Timeline {
     this.onLive = onLive;
     els.scroller.addEventListener("scroll", () => {
       if (els.scroller.scrollTop < NEAR_TOP) this.loadOlder();
-      if (this.nearBottom()) {
+      if (this.nearBottom() && state.hasNewer) {
+        this.loadNewer();
+      } else if (this.nearBottom()) {
         this.hidePill();
         onLive();
       }
     });
-    els.pill.addEventListener("click", () => {
+    els.pill.addEventListener("click", async () => {
+      if (state.hasNewer) await this.loadLatest();
       this.toBottom();
       onLive();
     });
@@ -40,12 +45,15 @@ export class Timeline {
 
   hidePill() {
     this.state.unseen = 0;
-    this.els.pill.hidden = true;
+    this.els.pill.hidden = !this.state.hasNewer;
+    if (this.state.hasNewer) this.els.pill.textContent = "Jump to the latest messages";
   }
 
-  // A send just made: shown last, until its ack puts it in its place.
+  // A send just made: shown last, until its ack puts it in its place (among the latest ones:
+  // a list opened at an older message goes to the latest first).
   addPending(el) {
     this.els.list.append(el);
+    if (this.state.hasNewer) this.loadLatest();
     this.toBottom();
   }
 
@@ -58,10 +66,17 @@ export class Timeline {
       if (held.data.rev >= message.rev) return;
       held.data = message;
       fillMessage(held.el, message, this.view);
+      this.#refreshReplies(message);
       this.onLive();
       return;
     }
     if (!fromHistory && message.seq < state.oldestSeq && state.shown.size) return; // older than shown
+    if (!fromHistory && state.hasNewer && message.seq > state.newestSeq) {
+      // Beyond a gap of unloaded history: kept until the list catches up (loadNewer).
+      const kept = state.future.get(message.id);
+      if (!kept || kept.rev < message.rev) state.future.set(message.id, message);
+      return;
+    }
     const wasAtBottom = this.nearBottom();
     const mine = state.isMine(message);
     let el = mine ? state.pending.get(message.client_id) : undefined;
@@ -75,6 +90,8 @@ export class Timeline {
     state.shown.set(message.id, { data: message, el });
     this.#insertBySeq(el, message.seq);
     state.oldestSeq = Math.min(state.oldestSeq, message.seq);
+    state.newestSeq = Math.max(state.newestSeq, message.seq);
+    this.#refreshReplies(message);
     if (fromHistory) return;
     if (wasAtBottom || mine) {
       this.toBottom();
@@ -84,6 +101,18 @@ export class Timeline {
       this.els.pill.hidden = false;
     }
     this.onLive();
+  }
+
+  // Replies shown to `parent` preview it as it is now (edited, deleted).
+  #refreshReplies(parent) {
+    for (const entry of this.state.shown.values()) {
+      const reply = entry.data.reply_to;
+      if (!reply || reply.id !== parent.id) continue;
+      const preview = previewOf(parent);
+      if (reply.body === preview.body && reply.deleted === preview.deleted) continue;
+      entry.data = { ...entry.data, reply_to: preview };
+      fillMessage(entry.el, entry.data, this.view);
+    }
   }
 
   #insertBySeq(el, seq) {
@@ -103,13 +132,73 @@ export class Timeline {
   async loadLatest() {
     const { state } = this;
     const page = await identity.api("GET", `/api/rooms/${state.id}/messages/?limit=${limits.historyPage}`);
-    this.els.list.replaceChildren(...state.pending.values());
-    state.shown.clear();
-    state.oldestSeq = Infinity;
+    const future = [...state.future.values()];
+    this.#clear();
     for (const message of page.results) this.apply(message, { fromHistory: true });
+    for (const message of future) this.apply(message); // live ones that came meanwhile
     this.#hasMore(page.has_more);
     this.toBottom();
     return page.results.reduce((top, m) => Math.max(top, m.rev), 0);
+  }
+
+  #clear() {
+    const { state } = this;
+    this.els.list.replaceChildren(...state.pending.values());
+    state.shown.clear();
+    state.future.clear();
+    state.oldestSeq = Infinity;
+    state.newestSeq = -Infinity;
+    state.hasNewer = false;
+    this.hidePill();
+  }
+
+  // (v1.1) Open the list at the message numbered `seq` (`id`): it and its neighbours, with
+  // history loading both ways from there; the message is scrolled to and highlighted.
+  async openAt(seq, id) {
+    const { state } = this;
+    const page = await identity.api("GET", `/api/rooms/${state.id}/messages/?around=${seq}&limit=${limits.historyPage}`);
+    this.#clear();
+    for (const message of page.results) this.apply(message, { fromHistory: true });
+    this.#hasMore(page.has_more_before);
+    state.hasNewer = page.has_more_after;
+    this.hidePill();
+    this.highlight(id ?? page.results.find((m) => m.seq === seq)?.id);
+  }
+
+  // Go to a message: scroll to it if shown, else open the list there. `message`: { id, seq }.
+  async jumpTo(message) {
+    if (this.state.shown.has(message.id)) this.highlight(message.id);
+    else await this.openAt(message.seq, message.id);
+  }
+
+  highlight(id) {
+    for (const el of this.els.list.querySelectorAll(".msg.highlight")) el.classList.remove("highlight");
+    const el = this.state.shown.get(id)?.el;
+    if (!el) return;
+    el.classList.add("highlight");
+    el.scrollIntoView({ block: "center" });
+  }
+
+  // (v1.1) The next page below what is shown, when the list was opened at an older message.
+  async loadNewer() {
+    const { state, els } = this;
+    if (state.loadingNewer || !state.hasNewer) return; // exactly one request in flight
+    state.loadingNewer = true;
+    try {
+      const page = await identity.api("GET", `/api/rooms/${state.id}/messages/?after=${state.newestSeq}&limit=${limits.historyPage}`);
+      for (const message of page.results) this.apply(message, { fromHistory: true }); // added below: the view stays
+      state.hasNewer = page.has_more;
+      if (!state.hasNewer) {
+        const future = [...state.future.values()].sort((a, b) => a.seq - b.seq);
+        state.future.clear();
+        for (const message of future) this.apply(message); // caught up: the live ones follow
+        this.hidePill();
+      }
+    } catch (error) {
+      els.status.textContent = `Could not load later messages: ${error.detail || error}`;
+    } finally {
+      state.loadingNewer = false;
+    }
   }
 
   async loadOlder() {
