@@ -6,11 +6,14 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import AuthenticatedRequest
 from chatsite.foundation.serializers import ErrorSerializer
+from images.serializers import AttachmentSerializer, attachment_data
+from messaging.attachments import attachment_upload
 from messaging.selectors import messages_before, room_summaries, rooms_with_summary
 from messaging.serializers import HistorySerializer, RoomSerializer, room_data_for
 from messaging.services import direct_room_open, room_mark_read
@@ -135,3 +138,28 @@ class ListingChatApi(APIView):
             room_data_for(room_id=room.id, user=request.user),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+class RoomAttachmentsApi(APIView):
+    """(v1.1) An image into a room, pending until a ``send`` names it."""
+
+    parser_classes = [MultiPartParser]
+
+    class AttachmentUploadSerializer(serializers.Serializer[Any]):
+        file = serializers.FileField(help_text="JPEG, PNG, WebP or GIF.")
+
+    @extend_schema(
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={
+            201: AttachmentSerializer,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            413: ErrorSerializer,
+            415: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+    )
+    def post(self, request: AuthenticatedRequest, room_id: int) -> Response:
+        room = room_get_for_user(room_id=room_id, user=request.user)
+        attachment = attachment_upload(room=room, user=request.user, request=request)
+        return Response(attachment_data(attachment.meta()), status=status.HTTP_201_CREATED)

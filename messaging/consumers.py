@@ -171,7 +171,11 @@ async def on_send(session: Session, frame: Frame) -> None:
     started = time.perf_counter()
     feed = session.joined(frame["room"])
     sent = await services.amessage_send(
-        room_id=feed.room_id, author=session.user, body=frame["body"], client_id=frame["client_id"]
+        room_id=feed.room_id,
+        author=session.user,
+        body=frame["body"],
+        client_id=frame["client_id"],
+        attachments=frame.get("attachments"),  # (v1.1) checked by messaging.attachments
     )
     session.reply(ack_frame(sent.message, ref=frame_ref(frame)))
     metrics.send_seconds.observe(time.perf_counter() - started)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from images.models import StoredImage
 from rooms.models import ChatRoom
 
 
@@ -16,6 +17,10 @@ class ChatMessage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The message's attachments as ``StoredImage.meta()`` dicts, copied when the send named
+    # them: every encode of a message (broadcast, history, replay) reads them from the row
+    # it has, with no query per message. ``Attachment`` rows stay the truth about files.
+    media = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -30,3 +35,28 @@ class ChatMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room_id}#{self.seq}"
+
+
+class Attachment(StoredImage):
+    """An image uploaded into a room: pending (``message`` null) until a send names it;
+    a pending one older than ``ATTACHMENT_PENDING_SECONDS`` is purged with its files."""
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="+")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.ForeignKey(
+        ChatMessage, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(message__isnull=True),
+                name="attachment_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} in {self.room_id}"

@@ -106,7 +106,7 @@ def rooms_with_summary(*, user: User, kind: str | None = None) -> QuerySet[Summa
     rooms = rooms_visible_to(user=user)
     if kind is not None:
         rooms = rooms.filter(kind=kind)
-    return rooms.select_related("listing__owner").annotate(
+    return rooms.select_related("listing__owner", "listing__photo").annotate(
         my_last_read=Coalesce(
             Subquery(my_read),
             Case(When(kind=ChatRoom.PUBLIC, then=F("last_seq")), default=0),

@@ -10,12 +10,14 @@ same text goes to every receiver.
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
 from accounts.serializers import UserSerializer, user_data
 from chatsite.foundation.serializers import Timestamp
 from chatsite.foundation.wire import encode, iso
+from images.serializers import AttachmentSerializer, attachment_data
 from messaging.models import ChatMessage
 from messaging.selectors import HistoryPage, RoomSummary, room_summary_get
 from rooms.models import ChatRoom
@@ -33,12 +35,19 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
     created_at = Timestamp()
     edited_at = Timestamp(allow_null=True)
     deleted = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField(help_text="(v1.1) At most 4; [] once deleted.")
 
     def get_body(self, message: ChatMessage) -> str:
         return "" if message.deleted_at is not None else message.body
 
     def get_deleted(self, message: ChatMessage) -> bool:
         return message.deleted_at is not None
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, message: ChatMessage) -> list[dict[str, Any]]:
+        if message.deleted_at is not None:
+            return []
+        return [AttachmentSerializer(meta).data for meta in message.media]
 
     def to_representation(self, instance: ChatMessage) -> dict[str, Any]:
         return message_data(instance)
@@ -58,6 +67,7 @@ def message_data(message: ChatMessage) -> dict[str, Any]:
         "created_at": iso(message.created_at),
         "edited_at": iso(message.edited_at),
         "deleted": deleted,
+        "attachments": [] if deleted else [attachment_data(meta) for meta in message.media],
     }
 
 

@@ -3,8 +3,9 @@
 
 PostgreSQL, Redis, N uvicorn workers (``chatsite.serve``), nginx in front (TLS with a
 self-signed certificate made on first run, static files, HTTP and WebSocket proxying) and the
-purge scheduler — all on loopback, from Debian and PyPI packages. PIDs, logs and data live
-under ``--dir`` (default ``var/prod``, git-ignored). Everything runs with ``DJANGO_ENV=production``.
+purge scheduler — all on loopback, from Debian and PyPI packages. PIDs, logs, data and
+uploaded images (served by nginx) live under ``--dir`` (default ``var/prod``, git-ignored).
+Everything runs with ``DJANGO_ENV=production``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,21 @@ http {{
         ssl_protocols TLSv1.2 TLSv1.3;
         client_max_body_size 1m;
         location /static/ {{ alias {dir}/static/; expires 1h; }}
+        # Images: Django checks the signed URL and answers X-Accel-Redirect to here; only
+        # such an answer reaches this location (``internal``), never a client's request.
+        location /_media/ {{
+            internal;
+            alias {dir}/media/;
+            add_header X-Content-Type-Options nosniff always;
+        }}
+        # Uploads: up to CHAT_UPLOAD_MAX_BYTES (10 MB) and the multipart framing around it.
+        location ~ ^/api/(rooms/[0-9]+/attachments|listings/[0-9]+/photo)/$ {{
+            client_max_body_size 11m;
+            proxy_pass http://chat;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
+        }}
         location = /metrics {{
             allow 127.0.0.1;
             deny all;
@@ -148,6 +164,8 @@ class Stack:
             ALLOWED_HOSTS="localhost,127.0.0.1",
             CSRF_TRUSTED_ORIGINS=f"https://localhost:{self.https_port},https://127.0.0.1:{self.https_port}",
             STATIC_ROOT=str(self.dir / "static"),
+            MEDIA_ROOT=str(self.dir / "media"),
+            MEDIA_ACCEL_REDIRECT="/_media/",
             PYTHONUNBUFFERED="1",
         )
         return env
@@ -155,7 +173,7 @@ class Stack:
     # --- up ------------------------------------------------------------------------------
 
     def up(self) -> None:
-        for sub in ("logs", "run", "tls", "nginx-tmp"):
+        for sub in ("logs", "run", "tls", "nginx-tmp", "media"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self.save()
         self.tls()
