@@ -21,6 +21,7 @@ def media_site(request, tmp_path_factory):
     migrate(env)
     server = start_server(request.param, env, tmp / f"{request.param}.log")
     server.media_root = tmp / "media"
+    server.kind = request.param
     yield server
     server.stop()
 
@@ -55,7 +56,11 @@ def test_an_upload_is_processed_and_its_signed_url_served(media_site):
 
 
 def test_a_declared_oversized_body_is_refused_before_it_is_sent(media_site):
-    """50 MB announced, not a byte of it sent: the answer comes at once."""
+    """50 MB announced, not a byte of it sent: the answer comes at once (uvicorn, production).
+    Daphne, the development server, receives a whole body before it calls the application
+    (Twisted spools it to a temporary file), so there the bound applies after the fact."""
+    if media_site.kind == "daphne":
+        pytest.skip("Daphne reads the whole body before the application runs")
     base = media_site.http_url
     token = guest(base)["access"]
     room = general_room(base, token)
