@@ -1,7 +1,7 @@
 // One WebSocket per tab, multiplexing every room the page shows (PROTOCOL.md, chat.v1).
 //
 // Public API (pages use nothing else): start(), join(room, cursor), leave(room),
-// send(room, body, clientId?), request(frame), on(type, fn) / off(type, fn), isJoined(room),
+// send(room, body, clientId?, extra?), request(frame), on(type, fn) / off(type, fn), isJoined(room),
 // status, reconnectNow(). Events carry the server's frames by their `type`, plus "status"
 // ({connected, reconnecting, fatal}), "held" ({room, until}: a room's sends wait for the
 // rate limit until `until`, a Date.now() time; `until: null` when they flow again) and
@@ -102,9 +102,10 @@ export class ChatSocket {
   }
 
   // Queue a message; it goes out after every earlier send of this room is stored.
-  send(room, body, clientId = crypto.randomUUID()) {
+  // `extra`: more fields of the frame (v1.1: `attachments`).
+  send(room, body, clientId = crypto.randomUUID(), extra = {}) {
     if (!this.#queues.has(room)) this.#queues.set(room, { items: [], inFlight: false, timer: null, held: false, failures: 0 });
-    this.#queues.get(room).items.push({ type: "send", room, body, client_id: clientId, ref: clientId });
+    this.#queues.get(room).items.push({ ...extra, type: "send", room, body, client_id: clientId, ref: clientId });
     this.#pump(room);
     return clientId;
   }

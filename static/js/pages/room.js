@@ -5,6 +5,7 @@ import { boot } from "../app.js";
 import { Code } from "../codes.js";
 import { $, h, showError } from "../dom.js";
 import { ApiError, identity } from "../identity.js";
+import { openLightbox, thumbnail } from "../media.js";
 import { Composer } from "../room/composer.js";
 import { createRoomState } from "../room/state.js";
 import { Timeline } from "../room/timeline.js";
@@ -16,6 +17,7 @@ const view = {
   me,
   onEdit: (el, message) => composer.startEdit(el, message),
   onDelete: (message) => composer.remove(message),
+  onOpen: (attachment, opener) => openLightbox(attachment, opener),
 };
 const timeline = new Timeline({
   state,
@@ -31,7 +33,16 @@ const composer = new Composer({
   socket,
   timeline,
   view,
-  els: { form: $("#composer"), input: $("#body"), error: $("#composer-error"), notice: $("#send-notice") },
+  els: {
+    form: $("#composer"),
+    input: $("#body"),
+    error: $("#composer-error"),
+    notice: $("#send-notice"),
+    attach: $("#attach"),
+    files: $("#attach-input"),
+    tray: $("#tray"),
+    dropZone: $(".room"),
+  },
 });
 const typists = new Map(); // display name -> timer clearing it
 
@@ -126,6 +137,24 @@ state.room = room;
 document.title = `${room.peer ? room.peer.display_name : room.name} · Realtime Chat`;
 $("#room-title").textContent = room.kind === "direct" ? (room.peer ? room.peer.display_name : "Conversation") : room.name;
 $("#room-sub").textContent = room.kind === "direct" ? (room.listing ? `About: ${room.listing.title}` : "About a listing that was removed") : "Public room";
+if (room.kind === "direct" && room.listing) showListingCard(room.listing, room.peer);
+
+// A direct room's header: the listing it is about (photo, title, status) and the peer.
+function showListingCard(listing, peer) {
+  const card = $("#listing-card");
+  card.href = `/listings/${listing.id}/`;
+  card.replaceChildren(
+    listing.photo ? thumbnail(listing.photo, { box: 56 }) : h("span", { class: "no-photo", "aria-hidden": "true" }),
+    h(
+      "span",
+      { class: "listing-text" },
+      h("span", { class: "card-title" }, listing.title),
+      h("span", { class: `status ${listing.status}` }, listing.status === "lent" ? "Lent" : "Available"),
+      h("span", { class: "muted" }, peer ? `with ${peer.display_name}` : ""),
+    ),
+  );
+  card.hidden = false;
+}
 if (room.is_closed) {
   composer.hide();
   $("#history-status").textContent = "This room is closed.";
