@@ -93,6 +93,16 @@ def report(results: dict[tuple[str, str], dict]) -> str:
                 f"{ms(median['deep_p99_ms'])} ({median['deep_to_latest_p50']:.2f}x); "
                 f"in-process {ms(inner['latest_p50_ms'])} / {ms(inner['deep_p50_ms'])} |"
             )
+        elif scenario == "images":
+            local, over_http = result["in_process"], result["http"]
+            quiet, busy = result["ack_quiet"], result["ack_with_uploads"]
+            rows.append(
+                f"| images | {target} | {result['megapixels']:g} MP JPEG: processed and stored "
+                f"in {local['seconds_median'] * 1000:.0f} ms (peak +{local['peak_mb_max']:.0f} MB), "
+                f"upload to 201 {over_http['seconds_median'] * 1000:.0f} ms; ack p99 "
+                f"{ms(quiet['ack_p99_ms'])} quiet, {ms(busy['ack_p99_ms'])} beside "
+                f"{result['concurrent']} uploads |"
+            )
         elif scenario == "ack":
             rows.append(
                 f"| send -> ack | {target} | {median['sends_per_s']:.0f} sends/s: p50 "
