@@ -207,7 +207,8 @@ def main() -> None:
         f"in process {local['seconds_median'] * 1000:.0f} ms, peak +{local['peak_mb_max']:.0f} MB; "
         f"over HTTP {over_http['seconds_median'] * 1000:.0f} ms; ack p99 "
         f"{ms(result['ack_quiet']['ack_p99_ms'])} quiet, "
-        f"{ms(result['ack_with_uploads']['ack_p99_ms'])} with {args.concurrent} uploads -> {out.name}"
+        f"{ms(result['ack_with_uploads']['ack_p99_ms'])} with {args.concurrent} uploads "
+        f"-> {out.name}"
     )
 
 

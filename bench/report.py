@@ -98,7 +98,8 @@ def report(results: dict[tuple[str, str], dict]) -> str:
             quiet, busy = result["ack_quiet"], result["ack_with_uploads"]
             rows.append(
                 f"| images | {target} | {result['megapixels']:g} MP JPEG: processed and stored "
-                f"in {local['seconds_median'] * 1000:.0f} ms (peak +{local['peak_mb_max']:.0f} MB), "
+                f"in {local['seconds_median'] * 1000:.0f} ms "
+                f"(peak +{local['peak_mb_max']:.0f} MB), "
                 f"upload to 201 {over_http['seconds_median'] * 1000:.0f} ms; ack p99 "
                 f"{ms(quiet['ack_p99_ms'])} quiet, {ms(busy['ack_p99_ms'])} beside "
                 f"{result['concurrent']} uploads |"
