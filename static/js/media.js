@@ -1,6 +1,7 @@
 // Images (PROTOCOL.md v1.1, media): uploading with progress, thumbnails that take their
 // place before they load, and a lightbox. Shared by the room, listing and listings pages.
 
+import { Code } from "./codes.js";
 import { h } from "./dom.js";
 import { ApiError, identity } from "./identity.js";
 
@@ -21,12 +22,12 @@ export async function uploadFile(path, file, onProgress = () => {}) {
         try {
           data = JSON.parse(xhr.responseText);
         } catch {
-          data = { code: "internal", detail: `HTTP ${xhr.status}` };
+          data = { code: Code.INTERNAL, detail: `HTTP ${xhr.status}` };
         }
         if (xhr.status >= 200 && xhr.status < 300) resolve(data);
         else reject(new ApiError(xhr.status, data));
       });
-      xhr.addEventListener("error", () => reject(new ApiError(0, { code: "unavailable", detail: "The upload failed; check the connection." })));
+      xhr.addEventListener("error", () => reject(new ApiError(0, { code: Code.UNAVAILABLE, detail: "The upload failed; check the connection." })));
       const form = new FormData();
       form.append("file", file, file.name || "image");
       xhr.send(form);

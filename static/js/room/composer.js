@@ -3,6 +3,7 @@
 // images: attached by button, drag-and-drop or paste, uploaded at once with a progress bar,
 // previewed with a remove button, retried or removed when an upload fails.
 
+import { Code } from "../codes.js";
 import { limits } from "../config.js";
 import { h, ready, showError } from "../dom.js";
 import { fitted, uploadFile } from "../media.js";
@@ -148,7 +149,7 @@ export class Composer {
         bar.remove();
         status.textContent = `not uploaded: ${error.detail || error}`;
         // Retrying helps with a lost connection, never with a file the server refused.
-        const final = ["unsupported_media", "too_large"].includes(error.code);
+        const final = [Code.UNSUPPORTED_MEDIA, Code.TOO_LARGE].includes(error.code);
         if (!final) remove.before(h("button", { type: "button", class: "link", onclick: () => this.#upload(item) }, "Retry"));
       },
     );
