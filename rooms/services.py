@@ -58,7 +58,11 @@ def listing_photo_set(*, listing: Listing, by: User, request: Any) -> Listing:
     ingested = image_ingest(upload=upload_file(request), prefix=f"listings/{listing.id}")
     try:
         with transaction.atomic():
-            locked = Listing.objects.select_for_update().select_related("photo").get(pk=listing.pk)
+            locked = (
+                Listing.objects.select_for_update(of=("self",))
+                .select_related("photo")
+                .get(pk=listing.pk)
+            )
             old = locked.photo
             locked.photo = ListingPhoto.objects.create(**ingested.fields)
             locked.save(update_fields=["photo"])
