@@ -171,8 +171,8 @@ def test_images_are_served_by_nginx_after_django_checks_the_signature(stack):
         attachment = json.loads(response.read())
     with urllib.request.urlopen(base + attachment["url"], context=context, timeout=10) as served:
         data = served.read()
-        assert data[:4] == b"RIFF" and len(data) == attachment["bytes"]
-        assert served.headers["Content-Type"] == "image/webp"
+        assert data[:3] == b"\xff\xd8\xff" and len(data) == attachment["bytes"]
+        assert served.headers["Content-Type"] == "image/jpeg"
         assert served.headers["X-Content-Type-Options"] == "nosniff"
         assert served.headers["Content-Disposition"] == "inline"
         assert served.headers["Cache-Control"].startswith("private, max-age=")

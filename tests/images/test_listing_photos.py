@@ -45,7 +45,7 @@ def test_the_owner_sets_and_replaces_the_photo_old_files_deleted(
     first = photo(owner, listing["id"])
     assert first.status_code == 200, first.content
     body = first.json()["photo"]
-    assert (body["width"], body["height"], body["content_type"]) == (80, 60, "image/webp")
+    assert (body["width"], body["height"], body["content_type"]) == (80, 60, "image/jpeg")
     assert owner.get(body["thumb_url"]).status_code == 200
     old_files = ListingPhoto.objects.get().files()
     with django_capture_on_commit_callbacks(execute=True):

@@ -23,7 +23,7 @@ def test_exif_and_gps_are_dropped_and_the_orientation_is_applied():
     assert Image.open(io.BytesIO(source)).getexif().get_ifd(0x8825)  # the sample has GPS
     out = image_process(source=io.BytesIO(source), max_pixels=MAX)
     img = decoded(out.image)
-    assert img.format == "WEBP" and out.content_type == "image/webp"
+    assert img.format == "JPEG" and out.content_type == "image/jpeg"  # opaque: JPEG
     assert not img.getexif() and "exif" not in img.info and "xmp" not in img.info
     # Orientation 6: the camera was turned; the stored image is upright (32 wide, 64 high),
     # and what was the left (red) half is now the top.
@@ -39,8 +39,12 @@ def test_the_thumbnail_keeps_the_aspect_ratio_and_big_images_are_scaled_down():
 
 
 def test_png_keeps_its_alpha_and_a_gif_gives_its_first_frame():
-    png = decoded(image_process(source=io.BytesIO(samples.png()), max_pixels=MAX).image)
+    out = image_process(source=io.BytesIO(samples.png()), max_pixels=MAX)
+    png = decoded(out.image)
+    assert out.content_type == "image/webp" and png.format == "WEBP"  # transparency: WebP
     assert png.mode == "RGBA" and png.getpixel((0, 0))[3] == 128
+    opaque = image_process(source=io.BytesIO(samples.png(alpha=False)), max_pixels=MAX)
+    assert opaque.content_type == "image/jpeg" and opaque.extension == ".jpg"
     gif = image_process(source=io.BytesIO(samples.gif()), max_pixels=MAX)
     assert decoded(gif.image).size == (20, 10)
 
