@@ -186,3 +186,9 @@ def test_images_are_served_by_nginx_after_django_checks_the_signature(stack):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(base + path, context=context, timeout=10)
         assert refused.value.code in (403, 404)
+    # Uploads went to the upload worker: without it they fail, and the rest works on.
+    stack.stop("uploads-0")
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(request, context=context, timeout=20)
+    assert gone.value.code == 502
+    assert https_json(stack, "GET", "/api/rooms/", context, token)["results"]
