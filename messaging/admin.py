@@ -22,7 +22,7 @@ class ChatMessageAdmin(admin.ModelAdmin):
     list_filter = ("room", ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("body", "author__nickname", "author__username")
     raw_id_fields = ("room", "author")
-    readonly_fields = ("seq", "rev", "client_id", "created_at", "edited_at", "deleted_at")
+    readonly_fields = ("seq", "rev", "client_id", "created_at", "edited_at", "deleted_at", "media")
     list_select_related = ("room", "author")
     actions = ("remove",)
 
