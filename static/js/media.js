@@ -48,7 +48,9 @@ export function fitted(width, height, box) {
 
 // A thumbnail as a button that opens the image: its width and height are set from the
 // attachment, so the page does not move when it loads (history's scroll anchor holds).
-export function thumbnail(attachment, { box = 240, onOpen } = {}) {
+// `onError`: the image could not be fetched (its signed URL expired: PROTOCOL.md says reload
+// the message over HTTP for fresh URLs).
+export function thumbnail(attachment, { box = 240, onOpen, onError } = {}) {
   const size = fitted(attachment.width, attachment.height, box);
   const img = h("img", {
     src: attachment.thumb_url,
@@ -58,6 +60,7 @@ export function thumbnail(attachment, { box = 240, onOpen } = {}) {
     loading: "lazy",
     decoding: "async",
   });
+  if (onError) img.addEventListener("error", onError, { once: true });
   if (!onOpen) return img;
   const button = h("button", { type: "button", class: "thumb", "aria-label": `Open image ${attachment.name || ""}`.trim() }, img);
   button.addEventListener("click", () => onOpen(attachment, button));

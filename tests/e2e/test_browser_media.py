@@ -103,6 +103,16 @@ def test_attach_by_button_and_paste_and_open_the_lightbox_by_keyboard(site, pers
     assert two.evaluate("document.activeElement.classList.contains('thumb')")
     shot(one, "room-images")
 
+    # A URL that stops working (as an expired one does: 403) is replaced by a fresh one: the
+    # page reloads that message over HTTP.
+    stale = two.locator(".msg", has_text="the tent").locator(".attachments img")
+    two.evaluate("img => { img.src = img.src.replace('s=', 's=x'); }", stale.element_handle())
+    two.wait_for_function(
+        "() => { const i = [...document.querySelectorAll('.msg .attachments img')]"
+        ".find(i => i.alt === 'tent.jpg'); return i && !i.src.includes('s=x')"
+        " && i.complete && i.naturalWidth > 0; }"
+    )
+
 
 def test_a_refused_upload_says_why_and_can_be_removed(site, person):
     page = person()

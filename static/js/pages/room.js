@@ -18,6 +18,7 @@ const view = {
   onEdit: (el, message) => composer.startEdit(el, message),
   onDelete: (message) => composer.remove(message),
   onOpen: (attachment, opener) => openLightbox(attachment, opener),
+  onStale: (message) => timeline.refresh(message).catch(() => {}),
 };
 const timeline = new Timeline({
   state,

@@ -1,13 +1,14 @@
 // A message as a list item. User text only ever becomes text nodes (see dom.js).
-// `view` is { me, onEdit(el, message), onDelete(message), onOpen(attachment, opener) }.
+// `view` is { me, onEdit(el, message), onDelete(message), onOpen(attachment, opener),
+// onStale(message) (an image of it failed to load) }.
 
 import { fullTime, h, linkified, timeOf } from "../dom.js";
 import { thumbnail } from "../media.js";
 
 // A message's images, each a thumbnail at its own aspect ratio that opens the lightbox.
-function gallery(attachments, onOpen) {
+function gallery(attachments, onOpen, onError) {
   if (!attachments?.length) return null;
-  return h("div", { class: "attachments" }, attachments.map((attachment) => thumbnail(attachment, { onOpen })));
+  return h("div", { class: "attachments" }, attachments.map((attachment) => thumbnail(attachment, { onOpen, onError })));
 }
 
 export function renderMessage(message, view) {
@@ -41,7 +42,7 @@ export function fillMessage(el, message, view) {
   if (!message.deleted && (mine || view.me?.is_staff)) {
     actions.append(h("button", { type: "button", class: "link", onclick: () => view.onDelete(message) }, "Delete"));
   }
-  const images = message.deleted ? null : gallery(message.attachments, view.onOpen);
+  const images = message.deleted ? null : gallery(message.attachments, view.onOpen, () => view.onStale?.(message));
   el.replaceChildren(meta, body, images, actions, h("div", { class: "seen", hidden: true }, "Seen"));
 }
 
