@@ -114,6 +114,25 @@ def test_attach_by_button_and_paste_and_open_the_lightbox_by_keyboard(site, pers
     )
 
 
+def test_an_image_dropped_on_the_room_is_attached(site, person):
+    page = person()
+    open_general(page, site)
+    page.evaluate(
+        """b64 => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], "dropped.png", {type: "image/png"}));
+            const room = document.querySelector(".room");
+            const init = {dataTransfer: data, bubbles: true, cancelable: true};
+            for (const type of ["dragover", "drop"]) room.dispatchEvent(new DragEvent(type, init));
+        }""",
+        base64.b64encode(samples.png(20, 20)).decode(),
+    )
+    expect(page.locator("#tray .upload.done img")).to_have_attribute("alt", "dropped.png")
+    page.locator("#body").press("Enter")
+    expect(page.locator(".msg:not(.pending) .attachments img[alt='dropped.png']")).to_be_visible()
+
+
 def test_a_refused_upload_says_why_and_can_be_removed(site, person):
     page = person()
     open_general(page, site)
