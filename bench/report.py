@@ -101,6 +101,17 @@ def report(results: dict[tuple[str, str], dict]) -> str:
                 + ", ".join(f"{k} {ms(v['p50_ms'])}/{ms(v['p99_ms'])}" for k, v in kinds.items())
                 + " |"
             )
+        elif scenario == "images":
+            local, over_http = result["in_process"], result["http"]
+            quiet, busy = result["ack_quiet"], result["ack_with_uploads"]
+            rows.append(
+                f"| images | {target} | {result['megapixels']:g} MP JPEG: processed and stored "
+                f"in {local['seconds_median'] * 1000:.0f} ms "
+                f"(peak +{local['peak_mb_max']:.0f} MB), "
+                f"upload to 201 {over_http['seconds_median'] * 1000:.0f} ms; ack p99 "
+                f"{ms(quiet['ack_p99_ms'])} quiet, {ms(busy['ack_p99_ms'])} beside "
+                f"{result['concurrent']} uploads |"
+            )
         elif scenario == "ack":
             rows.append(
                 f"| send -> ack | {target} | {median['sends_per_s']:.0f} sends/s: p50 "

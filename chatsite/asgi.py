@@ -48,14 +48,24 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from django.urls import path  # noqa: E402
 
 from chatsite.middleware import JwtAuthMiddleware, origin_checked  # noqa: E402
+from chatsite.uploads import UPLOAD_PATHS, UploadASGIHandler  # noqa: E402
 from messaging.consumers import ChatConsumer  # noqa: E402
 
 websocket_urlpatterns = [path("ws/chat/", ChatConsumer.as_asgi())]
+upload_asgi_app = UploadASGIHandler()
+# In development Daphne serves the client's files itself; production has nginx.
+shared_asgi_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app
+
+
+async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Uploads to their own handler (``chatsite.uploads``), everything else shared."""
+    app = upload_asgi_app if UPLOAD_PATHS.match(scope["path"]) else shared_asgi_app
+    await app(scope, receive, send)
+
 
 application = ProtocolTypeRouter(
     {
-        # In development Daphne serves the client's files itself; production has nginx.
-        "http": ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app,
+        "http": http_app,
         "websocket": origin_checked(JwtAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

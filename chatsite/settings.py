@@ -239,6 +239,13 @@ class ChatSettings(TypedDict):
     GC_TUNING: bool
     HEARTBEAT_INTERVAL: float
     REDIS_URL: str
+    UPLOAD_MAX_BYTES: int
+    UPLOAD_MAX_PIXELS: int
+    UPLOAD_RATE: int
+    UPLOAD_WINDOW: int
+    MEDIA_URL_TTL: int
+    ATTACHMENTS_MAX: int
+    ATTACHMENT_PENDING_SECONDS: int
 
 
 CHAT: ChatSettings = {
@@ -262,6 +269,16 @@ CHAT: ChatSettings = {
     "GUEST_RATE": os.environ.get("CHAT_GUEST_RATE", "60/hour"),
     "GC_TUNING": env_bool("CHAT_GC_TUNING", True),
     "REDIS_URL": REDIS_URL,
+    # Images (PROTOCOL.md, media): the most an upload may weigh and hold, how many a user
+    # may send per window, how long a signed URL lives, and a send's attachments.
+    "UPLOAD_MAX_BYTES": env_int("CHAT_UPLOAD_MAX_BYTES", 10 * 1024 * 1024),
+    "UPLOAD_MAX_PIXELS": env_int("CHAT_UPLOAD_MAX_PIXELS", 40_000_000),
+    "UPLOAD_RATE": env_int("CHAT_UPLOAD_RATE", 20),
+    "UPLOAD_WINDOW": env_int("CHAT_UPLOAD_WINDOW", 600),
+    "MEDIA_URL_TTL": env_int("CHAT_MEDIA_URL_TTL", 24 * 3600),
+    "ATTACHMENTS_MAX": 4,
+    # An upload no send named within this long is deleted by the purge command.
+    "ATTACHMENT_PENDING_SECONDS": 3600,
 }
 
 # --- REST framework and tokens ---------------------------------------------------------------
@@ -302,11 +319,50 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# --- Static files, i18n ----------------------------------------------------------------------
+# --- Static files, media, i18n ---------------------------------------------------------------
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+
+# Uploaded images (re-encoded; see images/). Reached only by signed URLs: on the file
+# system through ``images.views.media_serve`` (which, behind nginx, answers with
+# ``X-Accel-Redirect: MEDIA_ACCEL_REDIRECT<name>`` and nginx sends the file), on S3 by
+# presigned URLs.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var/media"))
+MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "file").strip().lower()  # "file" or "s3"
+MEDIA_ACCEL_REDIRECT = os.environ.get("MEDIA_ACCEL_REDIRECT", "")  # e.g. "/_media/"
+if MEDIA_STORAGE == "s3":
+    _media_storage = {
+        "BACKEND": "images.s3.MediaS3Storage",
+        "OPTIONS": {
+            "bucket_name": require("MEDIA_S3_BUCKET") if PRODUCTION else os.environ.get(
+                "MEDIA_S3_BUCKET", "chat-media"
+            ),
+            "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
+            "access_key": os.environ.get("MEDIA_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("MEDIA_S3_SECRET_ACCESS_KEY") or None,
+            "querystring_auth": True,
+            "querystring_expire": CHAT["MEDIA_URL_TTL"],
+            "default_acl": None,
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+            "addressing_style": os.environ.get("MEDIA_S3_ADDRESSING_STYLE", "path"),
+        },
+    }
+elif MEDIA_STORAGE == "file":
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise ImproperlyConfigured("MEDIA_STORAGE is 'file' or 's3'.")
+STORAGES = {
+    "default": _media_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# A request body past this spills to a temporary file (Django's ASGI handler spools it);
+# images.uploads writes every file part to one whatever its size. (0 would mean "never".)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

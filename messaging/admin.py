@@ -24,7 +24,8 @@ class ChatMessageAdmin(admin.ModelAdmin):
     # (v1.1) reply_to as an id: a select of every message would not render on a big table
     raw_id_fields = ("room", "author", "reply_to")
     readonly_fields = (
-        "seq", "rev", "client_id", "created_at", "edited_at", "deleted_at", "mentions", "reactions"
+        "seq", "rev", "client_id", "created_at", "edited_at", "deleted_at",
+        "mentions", "reactions", "media",
     )  # fmt: skip
     list_select_related = ("room", "author")
     actions = ("remove",)

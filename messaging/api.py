@@ -6,11 +6,14 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import AuthenticatedRequest
 from chatsite.foundation.serializers import ErrorSerializer
+from images.serializers import AttachmentSerializer, attachment_data
+from messaging.attachments import attachment_upload
 from messaging.search import QUERY_MAX, QUERY_MIN, messages_search
 from messaging.selectors import (
     messages_after,
@@ -193,3 +196,26 @@ class SearchApi(APIView):
             before=query.validated_data.get("before"),
         )
         return Response(SearchPageSerializer(page).data)
+class RoomAttachmentsApi(APIView):
+    """(v1.1) An image into a room, pending until a ``send`` names it."""
+
+    parser_classes = [MultiPartParser]
+
+    class AttachmentUploadSerializer(serializers.Serializer[Any]):
+        file = serializers.FileField(help_text="JPEG, PNG, WebP or GIF.")
+
+    @extend_schema(
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={
+            201: AttachmentSerializer,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            413: ErrorSerializer,
+            415: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+    )
+    def post(self, request: AuthenticatedRequest, room_id: int) -> Response:
+        room = room_get_for_user(room_id=room_id, user=request.user)
+        attachment = attachment_upload(room=room, user=request.user, request=request)
+        return Response(attachment_data(attachment.meta()), status=status.HTTP_201_CREATED)

@@ -176,6 +176,7 @@ async def on_send(session: Session, frame: Frame) -> None:
         body=frame["body"],
         client_id=frame["client_id"],
         reply_to=frame.get("reply_to"),  # (v1.1)
+        attachments=frame.get("attachments"),  # (v1.1) checked by messaging.attachments
     )
     session.reply(ack_frame(sent.message, ref=frame_ref(frame)))
     metrics.send_seconds.observe(time.perf_counter() - started)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from images.models import StoredImage
 from rooms.models import ChatRoom
 
 
@@ -27,6 +28,10 @@ class ChatMessage(models.Model):
     # (``messaging.reactions``; ``Reaction`` holds who reacted with what).
     mentions = models.JSONField(default=list, blank=True)
     reactions = models.JSONField(default=list, blank=True)
+    # The message's attachments as ``StoredImage.meta()`` dicts, copied when the send named
+    # them: every encode of a message (broadcast, history, replay) reads them from the row
+    # it has, with no query per message. ``Attachment`` rows stay the truth about files.
+    media = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -80,3 +85,26 @@ class Mention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} mentions {self.user_id}"
+class Attachment(StoredImage):
+    """An image uploaded into a room: pending (``message`` null) until a send names it;
+    a pending one older than ``ATTACHMENT_PENDING_SECONDS`` is purged with its files."""
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="+")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.ForeignKey(
+        ChatMessage, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(message__isnull=True),
+                name="attachment_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} in {self.room_id}"

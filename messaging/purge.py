@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from chatsite.foundation.publish import publish_on_commit, user_group
 from chatsite.foundation.wire import encode
+from messaging.attachments import room_files_delete_on_commit
 from messaging.models import ChatMessage
 from rooms.models import ChatRoom, Membership
 
@@ -59,5 +60,6 @@ def rooms_purge_idle(
         for room_id, user_id in members:
             text = encode({"type": "removed", "room": room_id})
             publish_on_commit(user_group(user_id), "forget", room=room_id, text=text)
+        room_files_delete_on_commit(room_ids=[room.pk for room in rooms])  # rows cascade
         ChatRoom.objects.filter(pk__in=[room.pk for room in rooms]).delete()
     return rooms

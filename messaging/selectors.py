@@ -148,7 +148,7 @@ def rooms_with_summary(*, user: User, kind: str | None = None) -> QuerySet[Summa
     if kind is not None:
         rooms = rooms.filter(kind=kind)
     return (
-        rooms.select_related("listing__owner")
+        rooms.select_related("listing__owner", "listing__photo")
         .annotate(
             my_last_read=Coalesce(
                 Subquery(my_read),

@@ -17,6 +17,7 @@ from accounts.models import User
 from accounts.serializers import UserSerializer, user_data
 from chatsite.foundation.serializers import Timestamp
 from chatsite.foundation.wire import encode, iso
+from images.serializers import AttachmentSerializer, attachment_data
 from messaging.models import ChatMessage
 from messaging.replies import reply_data
 from messaging.search import SearchPage
@@ -66,6 +67,7 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
     reply_to = ReplySerializer(allow_null=True, help_text="(v1.1) The message answered.")
     mentions = serializers.SerializerMethodField(help_text="(v1.1) User ids mentioned in body.")
     reactions = serializers.SerializerMethodField(help_text="(v1.1) [] once deleted.")
+    attachments = serializers.SerializerMethodField(help_text="(v1.1) At most 4; [] once deleted.")
 
     def get_body(self, message: ChatMessage) -> str:
         return "" if message.deleted_at is not None else message.body
@@ -80,6 +82,11 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
     @extend_schema_field(ReactionSerializer(many=True))
     def get_reactions(self, message: ChatMessage) -> list[dict[str, Any]]:
         return [] if message.deleted_at is not None else message.reactions
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, message: ChatMessage) -> list[dict[str, Any]]:
+        if message.deleted_at is not None:
+            return []
+        return [AttachmentSerializer(meta).data for meta in message.media]
 
     def to_representation(self, instance: ChatMessage) -> dict[str, Any]:
         return message_data(instance)
@@ -103,6 +110,7 @@ def message_data(message: ChatMessage) -> dict[str, Any]:
         "reply_to": _reply(message),
         "mentions": [] if deleted else message.mentions,
         "reactions": [] if deleted else message.reactions,
+        "attachments": [] if deleted else [attachment_data(meta) for meta in message.media],
     }
 
 

@@ -27,6 +27,7 @@ from chatsite.foundation.publish import (
     user_group,
 )
 from chatsite.foundation.wire import encode
+from messaging.attachments import attachment_ids_clean, attachments_claim, attachments_drop
 from messaging.ephemeral import STORE_ERRORS
 from messaging.limits import send_rate_check, typing_allowed
 from messaging.mentions import mentions_record, mentions_resolve
@@ -62,7 +63,13 @@ def clean_client_id(client_id: object) -> str:
 
 
 def message_send(
-    *, room_id: int, author: User, body: str, client_id: str, reply_to: object = None
+    *,
+    room_id: int,
+    author: User,
+    body: str,
+    client_id: str,
+    reply_to: object = None,
+    attachments: object = None,
 ) -> tuple[ChatMessage, bool]:
     """Store a message once per (room, author, client_id); ``True`` if it was stored now.
 
@@ -71,7 +78,8 @@ def message_send(
     another message there (never the first room's message acknowledged as if it were new).
     """
     client_id = clean_client_id(client_id)
-    body = clean_body(body)
+    media_ids = attachment_ids_clean(attachments)  # (v1.1) images: the body may be empty
+    body = "" if media_ids and not body.strip() else clean_body(body)
     parent = reply_parent_get(room_id=room_id, message_id=reply_to)  # (v1.1) NotFound
     # Insert first: a retry is rare, so it pays the extra read, not every first send.
     try:
@@ -81,6 +89,8 @@ def message_send(
                 room_id=room_id, author=author, body=body, client_id=client_id, seq=seq, rev=seq,
                 reply_to=parent, mentions=mentions_resolve(room_id=room_id, kind=kind, body=body),
             )  # fmt: skip
+            if media_ids:
+                attachments_claim(message=message, ids=media_ids)
             _publish_message(message, notify=kind == ChatRoom.DIRECT)
             # (v1.1) a direct room's members are told above, whoever is mentioned
             mentions_record(message, notify=kind == ChatRoom.PUBLIC)
@@ -136,7 +146,8 @@ def message_delete(*, message_id: int, by: User) -> ChatMessage:
             transaction.set_rollback(True)
             return message
         message.body, message.rev, message.deleted_at = "", seq, timezone.now()
-        message.save(update_fields=["body", "rev", "deleted_at"])
+        attachments_drop(message=message)  # files deleted after commit
+        message.save(update_fields=["body", "rev", "deleted_at", "media"])
         _publish_message(message)
     return message
 
@@ -204,12 +215,23 @@ class Sent(NamedTuple):
 
 
 async def amessage_send(
-    *, room_id: int, author: User, body: str, client_id: str, reply_to: object = None
+    *,
+    room_id: int,
+    author: User,
+    body: str,
+    client_id: str,
+    reply_to: object = None,
+    attachments: object = None,
 ) -> Sent:
     """``message_send`` within the author's send rate (``RateLimited`` past it)."""
     await send_rate_check(user_id=author.id)
     (message, created), events = await _amessage_send(
-        room_id=room_id, author=author, body=body, client_id=client_id, reply_to=reply_to
+        room_id=room_id,
+        author=author,
+        body=body,
+        client_id=client_id,
+        reply_to=reply_to,
+        attachments=attachments,
     )
     return Sent(message, created, events)
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """A production stack on this machine: ``make prod-up`` / ``make prod-down``.
 
-PostgreSQL, Redis, N uvicorn workers (``chatsite.serve``), nginx in front (TLS with a
-self-signed certificate made on first run, static files, HTTP and WebSocket proxying) and the
-purge scheduler — all on loopback, from Debian and PyPI packages. PIDs, logs and data live
-under ``--dir`` (default ``var/prod``, git-ignored). Everything runs with ``DJANGO_ENV=production``.
+PostgreSQL, Redis, N uvicorn workers (``chatsite.serve``) and one for image uploads, nginx
+in front (TLS with a self-signed certificate made on first run, static files, HTTP and
+WebSocket proxying) and the purge scheduler — all on loopback, from Debian and PyPI
+packages. PIDs, logs, data and uploaded images (served by nginx) live under ``--dir``
+(default ``var/prod``, git-ignored).
+Everything runs with ``DJANGO_ENV=production``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from glob import glob
 from pathlib import Path
 
-from ops.procs import Postgres, server_command, wait_for_port
+from ops.procs import Postgres, free_port, server_command, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +46,11 @@ http {{
     upstream chat {{
 {upstreams}
     }}
+    # Image uploads go to a worker of their own: processing a photo takes a core for a
+    # fraction of a second, and no socket shares a process with it (bench/README.md, images).
+    upstream chat_uploads {{
+        server 127.0.0.1:{upload_port};
+    }}
     server {{
         listen 127.0.0.1:{http_port};
         return 301 https://$host:{https_port}$request_uri;
@@ -56,6 +63,21 @@ http {{
         ssl_protocols TLSv1.2 TLSv1.3;
         client_max_body_size 1m;
         location /static/ {{ alias {dir}/static/; expires 1h; }}
+        # Images: Django checks the signed URL and answers X-Accel-Redirect to here; only
+        # such an answer reaches this location (``internal``), never a client's request.
+        location /_media/ {{
+            internal;
+            alias {dir}/media/;
+            add_header X-Content-Type-Options nosniff always;
+        }}
+        # Uploads: up to CHAT_UPLOAD_MAX_BYTES (10 MB) and the multipart framing around it.
+        location ~ ^/api/(rooms/[0-9]+/attachments|listings/[0-9]+/photo)/$ {{
+            client_max_body_size 11m;
+            proxy_pass http://chat_uploads;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
+        }}
         location = /metrics {{
             allow 127.0.0.1;
             deny all;
@@ -108,6 +130,9 @@ class Stack:
         self.pg_port = args.pg_port or saved.get("pg_port", 54329)
         self.redis_port = args.redis_port or saved.get("redis_port", 63799)
         self.first_worker_port = args.worker_port or saved.get("worker_port", 8101)
+        self.upload_port = (
+            getattr(args, "upload_port", None) or saved.get("upload_port") or free_port()
+        )
         self.pg = Postgres(
             datadir=self.dir / "pgdata",
             port=self.pg_port,
@@ -130,6 +155,7 @@ class Stack:
                     "pg_port": self.pg_port,
                     "redis_port": self.redis_port,
                     "worker_port": self.first_worker_port,
+                    "upload_port": self.upload_port,
                 }
             )
         )
@@ -148,6 +174,8 @@ class Stack:
             ALLOWED_HOSTS="localhost,127.0.0.1",
             CSRF_TRUSTED_ORIGINS=f"https://localhost:{self.https_port},https://127.0.0.1:{self.https_port}",
             STATIC_ROOT=str(self.dir / "static"),
+            MEDIA_ROOT=str(self.dir / "media"),
+            MEDIA_ACCEL_REDIRECT="/_media/",
             PYTHONUNBUFFERED="1",
         )
         return env
@@ -155,7 +183,7 @@ class Stack:
     # --- up ------------------------------------------------------------------------------
 
     def up(self) -> None:
-        for sub in ("logs", "run", "tls", "nginx-tmp"):
+        for sub in ("logs", "run", "tls", "nginx-tmp", "media"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self.save()
         self.tls()
@@ -169,6 +197,7 @@ class Stack:
         )
         for n, port in enumerate(self.worker_ports):
             self.start_worker(n, port, env)
+        self.start_worker(0, self.upload_port, env, name="uploads")
         self.spawn(
             "purge",
             [*manage, "purge_idle_rooms", "--every", "3600"],
@@ -234,12 +263,14 @@ class Stack:
         )
         wait_for_port(self.redis_port)
 
-    def start_worker(self, n: int, port: int, env: dict[str, str] | None = None) -> None:
+    def start_worker(
+        self, n: int, port: int, env: dict[str, str] | None = None, *, name: str = "worker"
+    ) -> None:
         self.spawn(
-            f"worker-{n}",
+            f"{name}-{n}",
             server_command("uvicorn", port),
             env or self.env(),
-            self.dir / f"logs/worker-{n}.log",
+            self.dir / f"logs/{name}-{n}.log",
         )
         wait_for_port(port)
 
@@ -253,6 +284,7 @@ class Stack:
             NGINX_CONF.format(
                 dir=self.dir,
                 upstreams=upstreams,
+                upload_port=self.upload_port,
                 http_port=self.http_port,
                 https_port=self.https_port,
                 user="user root;" if os.geteuid() == 0 else "",

@@ -38,4 +38,4 @@ class ChatRoomAdmin(admin.ModelAdmin):
 class ListingAdmin(admin.ModelAdmin):
     list_display = ("title", "owner", "created_at")
     search_fields = ("title", "description", "owner__nickname")
-    raw_id_fields = ("owner",)
+    raw_id_fields = ("owner", "photo")

@@ -10,14 +10,17 @@ from typing import Any
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import AuthenticatedRequest
 from chatsite.foundation.serializers import ErrorSerializer
+from images.serializers import AttachmentSerializer
+from rooms.models import Listing
 from rooms.selectors import listing_get, listings_all
 from rooms.serializers import ListingSerializer, listing_data
-from rooms.services import listing_create, listing_delete, listing_update
+from rooms.services import listing_create, listing_delete, listing_photo_set, listing_update
 
 
 class ListingPagination(CursorPagination):
@@ -28,6 +31,7 @@ class ListingPagination(CursorPagination):
 class ListingInputSerializer(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=120)
     description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+    status = serializers.ChoiceField(choices=Listing.STATUSES, required=False, help_text="(v1.1)")
 
 
 class ListingListApi(APIView):
@@ -71,3 +75,29 @@ class ListingDetailApi(APIView):
     def delete(self, request: AuthenticatedRequest, listing_id: int) -> Response:
         listing_delete(listing=listing_get(listing_id=listing_id), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ListingPhotoApi(APIView):
+    """(v1.1) The owner sets the listing's photo (same rules as attachments)."""
+
+    parser_classes = [MultiPartParser]
+
+    class PhotoUploadSerializer(serializers.Serializer[Any]):
+        file = serializers.FileField(help_text="JPEG, PNG, WebP or GIF.")
+
+    @extend_schema(
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={
+            200: ListingSerializer,
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            413: ErrorSerializer,
+            415: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+        description="The photo object: " + (AttachmentSerializer.__doc__ or ""),
+    )
+    def post(self, request: AuthenticatedRequest, listing_id: int) -> Response:
+        listing = listing_get(listing_id=listing_id)
+        listing = listing_photo_set(listing=listing, by=request.user, request=request)
+        return Response(listing_data(listing))

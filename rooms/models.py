@@ -2,14 +2,31 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from images.models import StoredImage
+
+
+class ListingPhoto(StoredImage):
+    """A listing's photo; replacing it deletes the old one (row and files)."""
+
+    def __str__(self) -> str:
+        return self.name
+
 
 class Listing(models.Model):
+    AVAILABLE = "available"
+    LENT = "lent"
+    STATUSES = ((AVAILABLE, "Available"), (LENT, "Lent"))
+
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listings"
     )
     title = models.CharField(max_length=120)
     description = models.TextField(blank=True, max_length=5000)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status = models.CharField(max_length=12, choices=STATUSES, default=AVAILABLE)
+    photo = models.OneToOneField(
+        ListingPhoto, null=True, blank=True, on_delete=models.SET_NULL, related_name="listing"
+    )
 
     class Meta:
         ordering = ("-created_at", "-id")

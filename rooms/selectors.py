@@ -17,7 +17,11 @@ def rooms_visible_to(*, user: User) -> QuerySet[ChatRoom]:
 
 def room_get_for_user(*, room_id: int, user: User) -> ChatRoom:
     """The room if ``user`` may see it; a direct room of others is "not found", not forbidden."""
-    room = ChatRoom.objects.filter(pk=room_id).select_related("listing__owner").first()
+    room = (
+        ChatRoom.objects.filter(pk=room_id)
+        .select_related("listing__owner", "listing__photo")
+        .first()
+    )
     if room is None or not room_can_access(room=room, user=user):
         raise NotFound("No such room.")
     return room
@@ -35,11 +39,11 @@ def room_last_seq(*, room_id: int) -> int:
 
 
 def listings_all() -> QuerySet[Listing]:
-    return Listing.objects.select_related("owner").order_by("-created_at", "-id")
+    return Listing.objects.select_related("owner", "photo").order_by("-created_at", "-id")
 
 
 def listing_get(*, listing_id: int) -> Listing:
-    listing = Listing.objects.select_related("owner").filter(pk=listing_id).first()
+    listing = Listing.objects.select_related("owner", "photo").filter(pk=listing_id).first()
     if listing is None:
         raise NotFound("No such listing.")
     return listing

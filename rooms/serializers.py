@@ -7,11 +7,13 @@ listing in every room object. A test holds the two equal.
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserSerializer, user_data
 from chatsite.foundation.serializers import Timestamp
 from chatsite.foundation.wire import iso
+from images.serializers import AttachmentSerializer, attachment_data
 from rooms.models import Listing
 
 
@@ -21,6 +23,12 @@ class ListingSerializer(serializers.Serializer[Listing]):
     title = serializers.CharField()
     description = serializers.CharField()
     created_at = Timestamp()
+    status = serializers.ChoiceField(choices=Listing.STATUSES, help_text="(v1.1)")
+    photo = serializers.SerializerMethodField(help_text="(v1.1)")
+
+    @extend_schema_field(AttachmentSerializer(allow_null=True))
+    def get_photo(self, listing: Listing) -> dict[str, Any] | None:
+        return AttachmentSerializer(listing.photo.meta()).data if listing.photo else None
 
     def to_representation(self, instance: Listing) -> dict[str, Any]:
         return listing_data(instance)
@@ -34,4 +42,6 @@ def listing_data(listing: Listing) -> dict[str, Any]:
         "title": listing.title,
         "description": listing.description,
         "created_at": iso(listing.created_at),
+        "status": listing.status,
+        "photo": attachment_data(listing.photo.meta()) if listing.photo else None,
     }

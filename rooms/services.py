@@ -8,7 +8,9 @@ from django.utils import timezone
 from accounts.models import User
 from chatsite.foundation.codes import Code
 from chatsite.foundation.errors import BadRequest, Conflict, Forbidden, NotFound, RoomClosed
-from rooms.models import ChatRoom, Listing, Membership
+from images.storage import files_delete, files_delete_on_commit
+from images.uploads import image_ingest, upload_file, upload_rate_check
+from rooms.models import ChatRoom, Listing, ListingPhoto, Membership
 from rooms.selectors import room_last_seq
 
 
@@ -19,21 +21,59 @@ def listing_create(*, owner: User, title: str, description: str = "") -> Listing
 
 @transaction.atomic
 def listing_update(
-    *, listing: Listing, by: User, title: str | None = None, description: str | None = None
+    *,
+    listing: Listing,
+    by: User,
+    title: str | None = None,
+    description: str | None = None,
+    status: str | None = None,
 ) -> Listing:
     _listing_check_owner(listing=listing, by=by)
     if title is not None:
         listing.title = title.strip()
     if description is not None:
         listing.description = description.strip()
-    listing.save(update_fields=["title", "description"])
+    if status is not None:
+        if status not in dict(Listing.STATUSES):
+            raise BadRequest("status is 'available' or 'lent'.")
+        listing.status = status
+    listing.save(update_fields=["title", "description", "status"])
     return listing
 
 
 @transaction.atomic
 def listing_delete(*, listing: Listing, by: User) -> None:
     _listing_check_owner(listing=listing, by=by)
+    if listing.photo is not None:
+        files_delete_on_commit(listing.photo.files())
+        listing.photo.delete()
     listing.delete()
+
+
+def listing_photo_set(*, listing: Listing, by: User, request: Any) -> Listing:
+    """(v1.1) The owner's upload (a DRF request with one ``file``) becomes the photo; the
+    previous photo and its files are deleted after the commit."""
+    _listing_check_owner(listing=listing, by=by)  # before a byte of the upload is read
+    upload_rate_check(user_id=by.id)
+    ingested = image_ingest(upload=upload_file(request), prefix=f"listings/{listing.id}")
+    try:
+        with transaction.atomic():
+            locked = (
+                Listing.objects.select_for_update(of=("self",))
+                .select_related("photo")
+                .get(pk=listing.pk)
+            )
+            old = locked.photo
+            locked.photo = ListingPhoto.objects.create(**ingested.fields)
+            locked.save(update_fields=["photo"])
+            if old is not None:
+                files_delete_on_commit(old.files())
+                old.delete()
+    except BaseException:
+        files_delete(ingested.files)  # nothing names them
+        raise
+    listing.photo = locked.photo
+    return listing
 
 
 def _listing_check_owner(*, listing: Listing, by: User) -> None:

@@ -83,6 +83,18 @@ class RoomClosed(ChatError):
     default_detail = "This room is closed."
 
 
+class UnsupportedMedia(ChatError):
+    code = Code.UNSUPPORTED_MEDIA
+    status = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    default_detail = "Only JPEG, PNG, WebP and GIF images are accepted."
+
+
+class TooLarge(ChatError):
+    code = Code.TOO_LARGE
+    status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "That file is too large."
+
+
 class Conflict(ChatError):
     status = status.HTTP_409_CONFLICT
 

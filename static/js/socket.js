@@ -102,7 +102,7 @@ export class ChatSocket {
   }
 
   // Queue a message; it goes out after every earlier send of this room is stored. `extra`:
-  // more fields of the send frame (v1.1: `reply_to`).
+  // more fields of the send frame (v1.1: `reply_to`, `attachments`).
   send(room, body, clientId = crypto.randomUUID(), extra = {}) {
     if (!this.#queues.has(room)) this.#queues.set(room, { items: [], inFlight: false, timer: null, held: false, failures: 0 });
     this.#queues.get(room).items.push({ ...extra, type: "send", room, body, client_id: clientId, ref: clientId });

@@ -8,6 +8,7 @@ import signal
 import ssl
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -147,3 +148,47 @@ async def test_every_acknowledged_message_reaches_every_client_once_through_faul
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def test_images_are_served_by_nginx_after_django_checks_the_signature(stack):
+    """The worker answers a signed media URL with headers only (``X-Accel-Redirect``);
+    nginx sends the file from its internal location, which no client can reach."""
+    from tests.images import samples
+    from tests.images.multipart import multipart
+
+    context = ssl.create_default_context(cafile=str(stack.dir / "tls/cert.pem"))
+    base = f"https://localhost:{stack.https_port}"
+    token = https_json(stack, "POST", "/api/auth/guest/", context)["access"]
+    rooms = https_json(stack, "GET", "/api/rooms/", context, token)["results"]
+    room = next(r["id"] for r in rooms if r["name"] == "general")
+    body, content_type = multipart("file", "tent.jpg", samples.jpeg(gps=True), "image/jpeg")
+    request = urllib.request.Request(
+        f"{base}/api/rooms/{room}/attachments/", data=body, method="POST"
+    )
+    request.add_header("Content-Type", content_type)
+    request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, context=context, timeout=20) as response:
+        attachment = json.loads(response.read())
+    with urllib.request.urlopen(base + attachment["url"], context=context, timeout=10) as served:
+        data = served.read()
+        assert data[:3] == b"\xff\xd8\xff" and len(data) == attachment["bytes"]
+        assert served.headers["Content-Type"] == "image/jpeg"
+        assert served.headers["X-Content-Type-Options"] == "nosniff"
+        assert served.headers["Content-Disposition"] == "inline"
+        assert served.headers["Cache-Control"].startswith("private, max-age=")
+    worker = urllib.request.Request(f"http://127.0.0.1:{stack.worker_ports[0]}{attachment['url']}")
+    worker.add_header("X-Forwarded-Proto", "https")  # as nginx says it
+    with urllib.request.urlopen(worker, timeout=10) as direct:
+        name = attachment["url"].split("?")[0].removeprefix("/media/")
+        assert direct.headers["X-Accel-Redirect"] == f"/_media/{name}"
+        assert direct.read() == b""  # the worker never sent the bytes
+    for path in (f"/_media/{name}", attachment["url"].replace("s=", "s=x")):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + path, context=context, timeout=10)
+        assert refused.value.code in (403, 404)
+    # Uploads went to the upload worker: without it they fail, and the rest works on.
+    stack.stop("uploads-0")
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(request, context=context, timeout=20)
+    assert gone.value.code == 502
+    assert https_json(stack, "GET", "/api/rooms/", context, token)["results"]

@@ -395,3 +395,24 @@ def test_the_search_query_matches_its_index(room, alice):
         else:
             cursor.execute("SELECT rowid, body, room FROM messaging_search")
             assert cursor.fetchall() == [(kept.id, kept.body, room.id)]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 index is SQLite's")
+def test_search_index_triggers_come_back_after_a_table_rebuild(room, alice):
+    """SQLite rebuilds a table to alter it, dropping its triggers: migrate puts them back."""
+    from messaging.search import messages_search
+    from messaging.search_index import TRIGGERS, sqlite_triggers_ensure
+
+    message_send(room_id=room.id, author=alice, body="before the rebuild", client_id="a")
+    with connection.cursor() as cursor:
+        for name in TRIGGERS:
+            cursor.execute(f"DROP TRIGGER {name}")
+    message_send(room_id=room.id, author=alice, body="written while unindexed", client_id="b")
+    assert sqlite_triggers_ensure(using="default") is True
+    message_send(room_id=room.id, author=alice, body="after the rebuild", client_id="c")
+    found = {m.body for m, _ in messages_search(user=alice, q="the rebuild").results}
+    assert found == {"before the rebuild", "after the rebuild"}
+    assert [m.body for m, _ in messages_search(user=alice, q="unindexed").results] == [
+        "written while unindexed"
+    ]
+    assert sqlite_triggers_ensure(using="default") is False  # nothing missing now

@@ -168,7 +168,9 @@ def test_message_wire_shape(guest_client, room, author):
         "reply_to",  # (v1.1)
         "mentions",
         "reactions",
+        "attachments",  # (v1.1)
     }
+    assert shown["attachments"] == []
     assert shown["body"] == "<b>hi</b>"  # stored as typed; clients render it as text
     assert shown["author"]["display_name"] == author.display_name
 

@@ -1,17 +1,20 @@
-"""``manage.py purge_idle_rooms``: delete idle direct rooms, once or on a schedule."""
+"""``manage.py purge_idle_rooms``: delete idle direct rooms, and uploads no send named
+within an hour (with their files), once or on a schedule."""
 
 import signal
 import threading
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from messaging.attachments import attachments_purge_pending
 from messaging.purge import rooms_purge_idle
 
 
 class Command(BaseCommand):
     help = (
         "Delete direct rooms with no message for --idle-days, and direct rooms that never got "
-        "a message within 24 hours. Public rooms are never purged."
+        "a message within 24 hours. Public rooms are never purged. Also deletes uploaded "
+        "images no message named within an hour."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,5 +37,7 @@ class Command(BaseCommand):
             for room in rooms:
                 self.stdout.write(f"{verb} room {room.id} ({room.name})")
             self.stdout.write(f"{verb} {len(rooms)} room(s)")
+            if not dry_run:
+                self.stdout.write(f"purged {attachments_purge_pending()} pending upload(s)")
             if not every or stop.wait(every):
                 return

@@ -1,5 +1,6 @@
 import { boot } from "../app.js";
 import { $, h, timeOf } from "../dom.js";
+import { thumbnail } from "../media.js";
 import { roomsOfKind } from "../rooms.js";
 
 const { socket } = await boot();
@@ -7,16 +8,25 @@ const list = $("#inbox-list");
 
 function card(room) {
   const last = room.last_message;
+  const photo = room.listing?.photo;
   return h(
     "li",
-    { class: `card${room.unread ? " unread" : ""}`, dataset: { room: room.id } },
+    { class: `card${room.unread ? " unread" : ""}${photo ? " with-photo" : ""}`, dataset: { room: room.id } },
+    photo ? h("span", { class: "card-photo" }, thumbnail(photo, { box: 48 })) : null,
     h("a", { href: `/rooms/${room.id}/`, class: "card-title" }, room.peer ? room.peer.display_name : room.name),
     h("span", { class: "muted" }, room.listing ? room.listing.title : "listing removed"),
-    h("span", { class: "preview" }, last ? (last.deleted ? "message deleted" : last.body) : "no messages yet"),
+    h("span", { class: "preview" }, last ? preview(last) : "no messages yet"),
     last ? h("time", { datetime: last.created_at }, timeOf(last.created_at)) : null,
     room.unread ? h("span", { class: "badge", dataset: { testid: "unread" } }, String(room.unread)) : null,
     room.mentions_unread ? h("span", { class: "badge mention-badge", title: "Unread mentions of you" }, `@ ${room.mentions_unread}`) : null,
   );
+}
+
+function preview(message) {
+  if (message.deleted) return "message deleted";
+  if (message.body) return message.body;
+  const n = message.attachments?.length || 0;
+  return n ? `${n} image${n === 1 ? "" : "s"}` : "";
 }
 
 async function load() {

@@ -1,6 +1,7 @@
 import { boot } from "../app.js";
 import { $, h, ready, showError, timeOf } from "../dom.js";
 import { identity } from "../identity.js";
+import { thumbnail } from "../media.js";
 
 await boot();
 const list = $("#listing-list");
@@ -10,8 +11,10 @@ let next = null;
 function card(listing) {
   return h(
     "li",
-    { class: "card" },
+    { class: `card${listing.photo ? " with-photo" : ""}` },
+    listing.photo ? h("span", { class: "card-photo" }, thumbnail(listing.photo, { box: 72 })) : null,
     h("a", { href: `/listings/${listing.id}/`, class: "card-title" }, listing.title),
+    h("span", { class: `status ${listing.status}` }, listing.status === "lent" ? "Lent" : "Available"),
     h("span", { class: "muted" }, `${listing.owner.display_name} · ${timeOf(listing.created_at)}`),
   );
 }

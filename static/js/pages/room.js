@@ -5,6 +5,7 @@ import { boot } from "../app.js";
 import { Code } from "../codes.js";
 import { $, h, showError } from "../dom.js";
 import { ApiError, identity } from "../identity.js";
+import { openLightbox, thumbnail } from "../media.js";
 import { Composer } from "../room/composer.js";
 import { createRoomState } from "../room/state.js";
 import { Timeline } from "../room/timeline.js";
@@ -22,6 +23,8 @@ const view = {
   onReply: (message) => composer.replyTo(message),
   onJump: (reply) => timeline.jumpTo(reply),
   onReact: (message, emoji, on) => composer.react(message, emoji, on),
+  onOpen: (attachment, opener) => openLightbox(attachment, opener),
+  onStale: (message) => timeline.refresh(message).catch(() => {}),
 };
 const timeline = new Timeline({
   state,
@@ -44,6 +47,10 @@ const composer = new Composer({
     notice: $("#send-notice"),
     replyBar: $("#reply-bar"),
     mentionList: $("#mention-list"),
+    attach: $("#attach"),
+    files: $("#attach-input"),
+    tray: $("#tray"),
+    dropZone: $(".room"),
   },
 });
 const typists = new Map(); // display name -> timer clearing it
@@ -140,6 +147,24 @@ state.room = room;
 document.title = `${room.peer ? room.peer.display_name : room.name} · Realtime Chat`;
 $("#room-title").textContent = room.kind === "direct" ? (room.peer ? room.peer.display_name : "Conversation") : room.name;
 $("#room-sub").textContent = room.kind === "direct" ? (room.listing ? `About: ${room.listing.title}` : "About a listing that was removed") : "Public room";
+if (room.kind === "direct" && room.listing) showListingCard(room.listing, room.peer);
+
+// A direct room's header: the listing it is about (photo, title, status) and the peer.
+function showListingCard(listing, peer) {
+  const card = $("#listing-card");
+  card.href = `/listings/${listing.id}/`;
+  card.replaceChildren(
+    listing.photo ? thumbnail(listing.photo, { box: 56 }) : h("span", { class: "no-photo", "aria-hidden": "true" }),
+    h(
+      "span",
+      { class: "listing-text" },
+      h("span", { class: "card-title" }, listing.title),
+      h("span", { class: `status ${listing.status}` }, listing.status === "lent" ? "Lent" : "Available"),
+      h("span", { class: "muted" }, peer ? `with ${peer.display_name}` : ""),
+    ),
+  );
+  card.hidden = false;
+}
 if (room.is_closed) {
   composer.hide();
   $("#history-status").textContent = "This room is closed.";

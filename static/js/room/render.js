@@ -1,8 +1,16 @@
 // A message as a list item. User text only ever becomes text nodes (see dom.js).
 // `view` is { me, onEdit(el, message), onDelete(message), onReply(message), onJump(reply),
-// onReact(message, emoji, on) }.
+// onReact(message, emoji, on), onOpen(attachment, opener), onStale(message) (an image of it
+// failed to load) }.
 
 import { fullTime, h, linkified, timeOf } from "../dom.js";
+import { thumbnail } from "../media.js";
+
+// A message's images, each a thumbnail at its own aspect ratio that opens the lightbox.
+function gallery(attachments, onOpen, onError) {
+  if (!attachments?.length) return null;
+  return h("div", { class: "attachments" }, attachments.map((attachment) => thumbnail(attachment, { onOpen, onError })));
+}
 
 export function renderMessage(message, view) {
   const el = h("li", { class: "msg" });
@@ -43,10 +51,12 @@ export function fillMessage(el, message, view) {
   if (!message.deleted && (mine || view.me?.is_staff)) {
     actions.append(h("button", { type: "button", class: "link", onclick: () => view.onDelete(message) }, "Delete"));
   }
+  const images = message.deleted ? null : gallery(message.attachments, view.onOpen, () => view.onStale?.(message));
   const parts = [
     meta,
     message.reply_to ? replyPreview(message.reply_to, view) : null,
     body,
+    images,
     message.deleted ? null : reactionBar(message, view),
     actions,
     h("div", { class: "seen", hidden: true }, "Seen"),
@@ -140,13 +150,17 @@ function togglePicker(el, message, view, opener) {
 }
 
 // A send on its way: shown at once, replaced by the stored message when its ack arrives.
-export function renderPending(body, clientId, me) {
-  return h(
+// `attachments`: the uploads it carries (shown, not yet openable).
+export function renderPending(body, clientId, me, attachments = []) {
+  const el = h(
     "li",
     { class: "msg mine pending", dataset: { clientId } },
     h("div", { class: "meta" }, h("span", { class: "author" }, me.display_name), h("span", { class: "state" }, "sending…")),
     h("div", { class: "body" }, linkified(body)),
+    gallery(attachments, null),
   );
+  el.attachments = attachments; // for "Edit and retry"
+  return el;
 }
 
 // A send the server refused for good: say why, and offer what the user can do about it.

@@ -7,6 +7,7 @@ export function createRoomState({ id, me }) {
     room: null, // the room object (PROTOCOL.md), once loaded
     shown: new Map(), // message id -> { data, el }
     pending: new Map(), // client_id -> the bubble of a send not yet acknowledged
+    uploads: [], // images in the composer: { file, el, status: "uploading"|"done"|"failed", attachment }
     oldestSeq: Infinity, // the oldest message shown
     newestSeq: -Infinity, // the newest message shown
     hasMore: false, // older history exists on the server

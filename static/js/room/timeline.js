@@ -201,6 +201,21 @@ export class Timeline {
     }
   }
 
+  // Fetch one message again for fresh image URLs (signed URLs expire), at most once a minute
+  // per message: a page open for a day still shows its images.
+  async refresh(message) {
+    const { state } = this;
+    const last = (this.refreshed ??= new Map()).get(message.id) || 0;
+    if (Date.now() - last < 60_000) return;
+    this.refreshed.set(message.id, Date.now());
+    const page = await identity.api("GET", `/api/rooms/${state.id}/messages/?before=${message.seq + 1}&limit=1`);
+    const fresh = page.results.find((m) => m.id === message.id);
+    const held = state.shown.get(message.id);
+    if (!fresh || !held || fresh.rev < held.data.rev) return;
+    held.data = fresh;
+    fillMessage(held.el, fresh, this.view);
+  }
+
   async loadOlder() {
     const { state, els } = this;
     if (state.loadingOlder || !state.hasMore) return; // exactly one request in flight

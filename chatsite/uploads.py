@@ -1,0 +1,77 @@
+"""Image uploads get their own ASGI path: a bounded body and a thread of their own.
+
+``SharedThreadASGIHandler`` runs every ordinary request on the process's one sync thread,
+beside the WebSocket's database calls; an upload's image processing (a second of CPU for a
+phone photo) there would stall every socket of the process. Upload requests instead go to
+Django's stock ``ASGIHandler``, which gives each request its own thread.
+
+The body is bounded before Django sees it: a declared ``Content-Length`` over the limit is
+answered 413 without reading any of it, and a body without one is counted as it arrives and
+refused at the limit (memory stays bounded anyway: Django spools the body to a temporary
+file past ``FILE_UPLOAD_MAX_MEMORY_SIZE``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.handlers.asgi import ASGIHandler
+
+from chatsite.foundation.wire import encode
+from images.uploads import body_limit, too_large
+
+UPLOAD_PATHS = re.compile(r"^/api/(rooms/\d+/attachments|listings/\d+/photo)/$")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class UploadASGIHandler(ASGIHandler):
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        limit = body_limit()
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _refuse(send)
+            return
+        received = 0
+
+        async def counted() -> dict[str, Any]:
+            nonlocal received
+            message: dict[str, Any] = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge()
+            return message
+
+        try:
+            await super().handle(scope, counted, send)
+        except BodyTooLarge:
+            await _refuse(send)
+
+
+def _content_length(scope: dict[str, Any]) -> int | None:
+    for key, value in scope.get("headers", []):
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _refuse(send: Any) -> None:
+    body = encode(too_large().as_dict()).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

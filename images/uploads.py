@@ -1,0 +1,162 @@
+"""Receiving an image upload: bounded in bytes and memory, rate-limited, then processed.
+
+Memory stays bounded whatever is sent: every file part goes to a temporary file in 64 KiB
+chunks (``BoundedUploadHandler``), and the bytes are counted as they arrive, so a body over
+``CHAT_UPLOAD_MAX_BYTES`` stops being read at the limit (413 ``too_large``). A declared
+``Content-Length`` over the limit is refused before any of the body is read. In front of
+Django, ``chatsite.uploads`` applies the same bound to the raw ASGI body, and nginx its
+``client_max_body_size``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.http import HttpRequest
+from rest_framework.request import Request
+
+from chatsite.foundation.errors import BadRequest, RateLimited, TooLarge, UnsupportedMedia
+from images.storage import image_save
+
+# Images processed at once per process, and the niceness of the threads doing it. Each takes
+# about 100 MB at its peak for a 12-megapixel photo, so the slots bound memory; and the
+# kernel gives a niced thread's CPU to the event loop whenever the loop wants it, so a burst
+# of uploads slows uploads, not the sockets of the process (bench/README.md, images).
+PROCESSING_SLOTS = 2
+PROCESSING_NICE = 10
+_slots = threading.BoundedSemaphore(PROCESSING_SLOTS)
+
+# Room for the multipart framing around the file (boundaries, part headers, the name).
+MULTIPART_SLACK = 16 * 1024
+NAME_MAX = 120
+
+
+def body_limit() -> int:
+    """The most a request body carrying one image may have."""
+    return settings.CHAT["UPLOAD_MAX_BYTES"] + MULTIPART_SLACK
+
+
+def too_large() -> TooLarge:
+    limit = settings.CHAT["UPLOAD_MAX_BYTES"]
+    return TooLarge(f"An image has at most {limit // (1024 * 1024)} MB.")
+
+
+class BoundedUploadHandler(TemporaryFileUploadHandler):
+    """Django's temporary-file handler, counting: past the limit the upload is refused."""
+
+    def __init__(self, request: HttpRequest | None = None, *, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if start + len(raw_data) > self.limit:
+            raise too_large()
+        return super().receive_data_chunk(raw_data, start)
+
+
+def upload_rate_check(*, user_id: int) -> None:
+    """Count one upload of ``user_id``; ``RateLimited`` past ``UPLOAD_RATE`` per
+    ``UPLOAD_WINDOW`` seconds (a fixed window in the shared cache: Redis in production)."""
+    rate, window = settings.CHAT["UPLOAD_RATE"], settings.CHAT["UPLOAD_WINDOW"]
+    now = time.time()
+    slot = int(now // window)
+    key = f"upload-rate:{user_id}:{slot}"
+    cache.add(key, 0, timeout=window + 1)
+    if cache.incr(key) > rate:
+        wait = max(1, math.ceil((slot + 1) * window - now))
+        raise RateLimited(f"Too many uploads; try again in {wait} s.", retry_after=wait)
+
+
+def upload_file(request: Request) -> UploadedFile:
+    """The one ``file`` of a multipart request, in a temporary file (see the module)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > body_limit():
+        raise too_large()  # nothing of the body read
+    request._request.upload_handlers = [
+        BoundedUploadHandler(request._request, limit=settings.CHAT["UPLOAD_MAX_BYTES"])
+    ]
+    files = request.FILES.getlist("file")
+    if len(files) != 1:
+        raise BadRequest("Send one image as the multipart field 'file'.")
+    upload = files[0]
+    if not upload.size:
+        raise UnsupportedMedia("That file is empty.")
+    return upload
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """An upload processed and stored: the ``StoredImage`` fields to save with it."""
+
+    fields: dict[str, Any]
+
+    @property
+    def files(self) -> list[str]:
+        return [self.fields["file"], self.fields["thumb"]]
+
+
+def image_ingest(*, upload: UploadedFile, prefix: str) -> Ingested:
+    """Process ``upload`` (``images.processing``) and store the result under ``prefix``.
+
+    Runs in the request's own thread (``chatsite.uploads`` gives upload requests one each),
+    never on the event loop nor the thread the WebSocket's database calls share.
+    """
+    from images.processing import image_process  # Pillow: loaded by the first upload
+
+    source: Any = (
+        upload.temporary_file_path() if isinstance(upload, TemporaryUploadedFile) else upload
+    )
+    processed = image_process(source=source, max_pixels=settings.CHAT["UPLOAD_MAX_PIXELS"])
+    file, thumb = image_save(processed=processed, prefix=prefix)
+    name = os.path.basename(upload.name or "")[:NAME_MAX] or "image"
+    return Ingested(
+        {
+            "file": file,
+            "thumb": thumb,
+            "content_type": processed.content_type,
+            "bytes": len(processed.image),
+            "width": processed.width,
+            "height": processed.height,
+            "name": name,
+        }
+    )
+
+
+T = TypeVar("T")
+
+
+def in_background(work: Callable[[], T]) -> T:
+    """``work()`` on a fresh thread of lower priority, at most ``PROCESSING_SLOTS`` at once;
+    the caller's thread waits (it is the upload request's own thread)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        with contextlib.suppress(OSError):  # Linux: this thread alone (it ends with the work)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PROCESSING_NICE)
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            outcome["error"] = exc
+
+    with _slots:
+        worker = threading.Thread(target=run, name="image-processing", daemon=True)
+        worker.start()
+        worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    value: T = outcome["value"]
+    return value
