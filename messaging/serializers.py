@@ -17,7 +17,12 @@ from accounts.serializers import UserSerializer, user_data
 from chatsite.foundation.serializers import Timestamp
 from chatsite.foundation.wire import encode, iso
 from messaging.models import ChatMessage
-from messaging.selectors import HistoryPage, RoomSummary, room_summary_get
+from messaging.selectors import (
+    HistoryPage,
+    RoomSummary,
+    room_summary_get,
+    room_summary_shared,
+)
 from rooms.models import ChatRoom
 from rooms.serializers import ListingSerializer
 
@@ -88,6 +93,10 @@ class RoomSerializer(serializers.Serializer[RoomSummary]):
     unread = serializers.IntegerField(help_text="Messages by others after my last read.")
     online = serializers.IntegerField(help_text="Distinct users present.")
     is_closed = serializers.BooleanField(source="room.is_closed")
+    slow_mode = serializers.IntegerField(
+        source="room.slow_mode", help_text="Seconds between a user's sends; 0 = off."
+    )
+    blocked = serializers.BooleanField(help_text="Direct rooms: either member blocked the other.")
 
 
 def room_data(summary: RoomSummary) -> dict[str, Any]:
@@ -97,3 +106,8 @@ def room_data(summary: RoomSummary) -> dict[str, Any]:
 def room_data_for(*, room_id: int, user: User) -> dict[str, Any]:
     """The ``room`` object of one room as ``user`` sees it (reads the database)."""
     return room_data(room_summary_get(room_id=room_id, user=user))
+
+
+def room_data_shared(*, room: ChatRoom) -> dict[str, Any]:
+    """The ``room`` object of a public room as any reader sees it (``room_summary_shared``)."""
+    return room_data(room_summary_shared(room=room))

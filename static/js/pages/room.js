@@ -4,8 +4,10 @@
 import { boot } from "../app.js";
 import { Code } from "../codes.js";
 import { $, h, showError } from "../dom.js";
+import { fillMessage } from "../room/render.js";
 import { ApiError, identity } from "../identity.js";
 import { Composer } from "../room/composer.js";
+import { formatWait, loadBlocked, moderationView } from "../room/moderation.js";
 import { createRoomState } from "../room/state.js";
 import { Timeline } from "../room/timeline.js";
 
@@ -31,8 +33,21 @@ const composer = new Composer({
   socket,
   timeline,
   view,
-  els: { form: $("#composer"), input: $("#body"), error: $("#composer-error"), notice: $("#send-notice") },
+  els: { form: $("#composer"), input: $("#body"), error: $("#composer-error"), notice: $("#send-notice"), lock: $("#composer-lock") },
 });
+view.blocked = new Set();
+Object.assign(
+  view,
+  moderationView({
+    state,
+    view,
+    roomId,
+    redraw: () => {
+      for (const { data, el } of state.shown.values()) fillMessage(el, data, view);
+    },
+    notice: (text) => ($("#mod-notice").textContent = text),
+  }),
+);
 const typists = new Map(); // display name -> timer clearing it
 
 // --- presence, typing, reads ---------------------------------------------------------------
@@ -83,7 +98,25 @@ socket.on("error", (error) => {
   if (error.code === Code.NOT_FOUND && !socket.isJoined(roomId)) $("#history-status").textContent = "This room does not exist.";
   else showError($("#composer-error"), error);
 });
-socket.on("status", (status) => !status.connected && presenceStale());
+socket.on("status", (status) => {
+  if (!status.connected) presenceStale();
+  if (status.fatal) {
+    composer.lock(status.fatal, { kind: "fatal" });
+    composer.failPending(status.fatal);
+  }
+});
+// The room changed (slow mode, closed, blocked): only the fields shared by every reader.
+socket.on("room", ({ room: changed }) => {
+  if (changed.id !== roomId || !state.room) return;
+  for (const key of ["slow_mode", "is_closed", "blocked"]) if (key in changed) state.room[key] = changed[key];
+  showRoomState();
+});
+socket.on("left", ({ room, reason }) => {
+  if (room !== roomId || reason !== "kicked") return;
+  composer.lock("Staff removed you from this room and muted you", { until: Date.now() + 600_000, kind: "muted" });
+  // Still readable (a public room is, over HTTP too); the mute keeps them quiet.
+  socket.join(roomId, Math.max(0, ...[...state.shown.values()].map(({ data }) => data.rev)));
+});
 socket.on("joined", (joined) => {
   if (joined.room !== roomId) return;
   showPresence(joined);
@@ -125,11 +158,20 @@ try {
 state.room = room;
 document.title = `${room.peer ? room.peer.display_name : room.name} · Realtime Chat`;
 $("#room-title").textContent = room.kind === "direct" ? (room.peer ? room.peer.display_name : "Conversation") : room.name;
-$("#room-sub").textContent = room.kind === "direct" ? (room.listing ? `About: ${room.listing.title}` : "About a listing that was removed") : "Public room";
-if (room.is_closed) {
-  composer.hide();
-  $("#history-status").textContent = "This room is closed.";
+function showRoomState() {
+  const current = state.room;
+  const about = current.kind === "direct" ? (current.listing ? `About: ${current.listing.title}` : "About a listing that was removed") : "Public room";
+  $("#room-sub").textContent = current.slow_mode ? `${about} · slow mode: one message every ${formatWait(current.slow_mode)}` : about;
+  if (current.is_closed) {
+    composer.hide();
+    $("#history-status").textContent = "This room is closed.";
+  }
+  if (current.blocked) composer.lock("You and this person have blocked one another; messages cannot be sent.", { kind: "blocked" });
+  else composer.unlock("blocked");
 }
+view.blocked = await loadBlocked();
+view.collapseBlocked = room.kind === "public";
+showRoomState();
 state.peerRead = room.peer_last_read_seq || 0;
 const cursor = await timeline.loadLatest();
 socket.join(roomId, cursor);

@@ -1,5 +1,7 @@
 // A message as a list item. User text only ever becomes text nodes (see dom.js).
-// `view` is { me, onEdit(el, message), onDelete(message) }.
+// `view` is { me, onEdit(el, message), onDelete(message), and (room/moderation.js)
+// blocked: Set of user ids, collapseBlocked, onReport(el, message), onBlock(user),
+// onMute(message, seconds), onKick(message) }.
 
 import { fullTime, h, linkified, timeOf } from "../dom.js";
 
@@ -24,15 +26,37 @@ export function fillMessage(el, message, view) {
     h("time", { datetime: message.created_at, title: fullTime(message.created_at) }, timeOf(message.created_at)),
     message.edited_at && !message.deleted ? h("span", { class: "edited", title: fullTime(message.edited_at) }, "edited") : null,
   );
+  const hiddenAsBlocked = !mine && view.collapseBlocked && view.blocked?.has(message.author.id) && el.dataset.revealed !== "true";
   const body = message.deleted
     ? h("div", { class: "body tombstone" }, "message deleted")
-    : h("div", { class: "body" }, linkified(message.body));
+    : hiddenAsBlocked
+      ? h(
+          "div",
+          { class: "body tombstone blocked-message" },
+          "message from a blocked user ",
+          h("button", { type: "button", class: "link", onclick: () => ((el.dataset.revealed = "true"), fillMessage(el, message, view)) }, "Show"),
+        )
+      : h("div", { class: "body" }, linkified(message.body));
+  el.classList.toggle("from-blocked", Boolean(hiddenAsBlocked));
   const actions = h("div", { class: "actions" });
   if (!message.deleted && mine) {
     actions.append(h("button", { type: "button", class: "link", onclick: () => view.onEdit(el, message) }, "Edit"));
   }
   if (!message.deleted && (mine || view.me?.is_staff)) {
     actions.append(h("button", { type: "button", class: "link", onclick: () => view.onDelete(message) }, "Delete"));
+  }
+  if (!message.deleted && !mine && view.onReport) {
+    actions.append(h("button", { type: "button", class: "link", onclick: () => view.onReport(el, message) }, "Report"));
+    if (!view.blocked?.has(message.author.id)) {
+      actions.append(h("button", { type: "button", class: "link", onclick: () => view.onBlock(message.author) }, "Block"));
+    }
+  }
+  if (!mine && view.me?.is_staff && view.onMute) {
+    actions.append(
+      h("button", { type: "button", class: "link staff", onclick: () => view.onMute(message, 600) }, "Mute 10 min"),
+      h("button", { type: "button", class: "link staff", onclick: () => view.onMute(message, 3600) }, "Mute 1 h"),
+      h("button", { type: "button", class: "link staff", onclick: () => view.onKick(message) }, "Kick"),
+    );
   }
   el.replaceChildren(meta, body, actions, h("div", { class: "seen", hidden: true }, "Seen"));
 }
