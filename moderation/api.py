@@ -43,6 +43,13 @@ class ChallengeApi(APIView):
         return Response({"challenge": challenge.challenge, "bits": challenge.bits})
 
 
+class PowRequiredSerializer(ErrorSerializer):
+    """400 ``pow_required``: the error object with a fresh puzzle."""
+
+    challenge = serializers.CharField()
+    bits = serializers.IntegerField()
+
+
 class GuestMintSerializer(serializers.Serializer[Any]):
     challenge = serializers.CharField(required=False, max_length=200)
     nonce = serializers.CharField(required=False, max_length=64)
@@ -54,7 +61,12 @@ class GuestCreateApi(accounts_api.GuestCreateApi):
 
     @extend_schema(
         request=GuestMintSerializer,
-        responses={201: SessionSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+        responses={
+            201: SessionSerializer,
+            400: PowRequiredSerializer,
+            403: ErrorSerializer,
+            429: ErrorSerializer,
+        },
     )
     def post(self, request: Request) -> Response:
         address = address_from_meta(request.META)
