@@ -180,7 +180,7 @@ class RoomMuteAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: RoomMute, form: object, change: bool) -> None:
         if obj.by_id is None:
             obj.by = _staff(request)
-        super().save_model(request, obj, form, change)  # type: ignore[arg-type]  # form: Any
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Block)
@@ -231,9 +231,14 @@ def _slow_mode(seconds: int, description: str) -> Callable[..., None]:
 
 @admin.register(ChatRoom)
 class ChatRoomAdmin(RoomsChatRoomAdmin):
-    list_display = (*RoomsChatRoomAdmin.list_display, "slow_mode")
-    readonly_fields = (*RoomsChatRoomAdmin.readonly_fields, "slow_mode", "is_closed")
-    actions = (
+    # The base class's tuples are inferred at their exact lengths; these extend them.
+    list_display = (*RoomsChatRoomAdmin.list_display, "slow_mode")  # type: ignore[assignment]
+    readonly_fields = (  # type: ignore[assignment]
+        *RoomsChatRoomAdmin.readonly_fields,
+        "slow_mode",
+        "is_closed",
+    )
+    actions = (  # type: ignore[assignment]
         "close_rooms",
         "reopen_rooms",
         _slow_mode(0, "Slow mode off"),

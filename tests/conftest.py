@@ -78,4 +78,3 @@ def guest_client(make_guest):
         return client
 
     return make
-

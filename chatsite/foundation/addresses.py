@@ -12,7 +12,8 @@ from django.conf import settings
 
 
 def client_address(*, remote: str | None, forwarded_for: str | None) -> str:
-    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
+    configured = settings.REST_FRAMEWORK.get("NUM_PROXIES")
+    proxies = configured if isinstance(configured, int) else 0
     if proxies and forwarded_for:
         hops = [part.strip() for part in forwarded_for.split(",") if part.strip()]
         if hops:
