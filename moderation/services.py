@@ -21,7 +21,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from rest_framework import status
 
@@ -71,16 +71,19 @@ def check_send(*, room_id: int, author: User, body: str) -> str:
     Takes the author's slow-mode turn in the room when it lets the send through: a caller
     that finds the send was stored before (a retry) answers with that message instead.
     """
-    row = ChatRoom.objects.filter(pk=room_id).values_list("kind", "slow_mode").first()
-    if row is None:
-        raise NotFound("No such room.")
-    kind, slow_mode = row
-    until = (
-        RoomMute.objects.filter(room_id=room_id, user_id=author.id, until__gt=timezone.now())
-        .order_by("-until")
-        .values_list("until", flat=True)
+    # One read: the room's kind and slow mode, and the end of a mute running now.
+    mute = RoomMute.objects.filter(
+        room_id=OuterRef("pk"), user_id=author.id, until__gt=timezone.now()
+    ).order_by("-until")
+    row = (
+        ChatRoom.objects.filter(pk=room_id)
+        .annotate(muted_until=Subquery(mute.values("until")[:1]))
+        .values_list("kind", "slow_mode", "muted_until")
         .first()
     )
+    if row is None:
+        raise NotFound("No such room.")
+    kind, slow_mode, until = row
     if until is not None:
         left = _seconds_left(until.timestamp())
         raise Muted(f"Staff muted you in this room for {_duration(left)}.", retry_after=left)
