@@ -39,7 +39,7 @@ def serve_static() -> tuple[http.server.ThreadingHTTPServer, int]:
     root = ROOT / "static"
 
     class Handler(http.server.SimpleHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/":
                 body = PAGE.encode()
                 self.send_response(200)

@@ -111,8 +111,9 @@ def main() -> None:
     make_rules(args.rules)
     for _ in range(args.repeats):
         runs["rules"].append(measure(args.messages))
+    keys = ("send_us", "check_us", "rules_us")
     median: dict[str, Any] = {
-        case: {key: statistics.median(r[key] for r in rs) for key in ("send_us", "check_us", "rules_us")}
+        case: {key: statistics.median(r[key] for r in rs) for key in keys}
         for case, rs in runs.items()
     }
     extra = median["rules"]["send_us"] - median["none"]["send_us"]
