@@ -174,6 +174,7 @@ class Identity extends EventTarget {
   async me() {
     const user = await this.api("GET", "/api/me/");
     this.store({ user });
+    localStorage.removeItem(BANNED); // an active user: whatever ban there was is lifted
     return user;
   }
 

@@ -173,6 +173,7 @@ view.blocked = await loadBlocked();
 view.collapseBlocked = room.kind === "public";
 showRoomState();
 state.peerRead = room.peer_last_read_seq || 0;
+if (socket.status.fatal) composer.lock(socket.status.fatal, { kind: "fatal" }); // before we listened
 const cursor = await timeline.loadLatest();
 socket.join(roomId, cursor);
 updateSeen();
