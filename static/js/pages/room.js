@@ -125,6 +125,7 @@ socket.on("joined", (joined) => {
 socket.on("presence", (presence) => presence.room === roomId && showPresence(presence));
 socket.on("typing", ({ room, user }) => {
   if (room !== roomId || user.id === me?.id) return;
+  if (view.collapseBlocked && view.blocked.has(user.id)) return; // nothing from blocked users
   clearTimeout(typists.get(user.display_name));
   typists.set(
     user.display_name,
