@@ -23,9 +23,7 @@ POW_BITS = 12  # real puzzles on every first visit here, cheap enough for a test
 def site(tmp_path_factory, redis_server):
     tmp = tmp_path_factory.mktemp("moderation-site")
     # With Redis, a ban made by ``run_in_site`` (another process) reaches the server's sockets.
-    env = site_env(
-        tmp, CHAT_GUEST_POW_BITS=str(POW_BITS), REDIS_URL=f"{redis_server.url[:-1]}3"
-    )
+    env = site_env(tmp, CHAT_GUEST_POW_BITS=str(POW_BITS), REDIS_URL=f"{redis_server.url[:-1]}3")
     migrate(env)
     server = start_daphne(env, tmp / "daphne.log", port=free_port())
     server.env = env
@@ -72,7 +70,8 @@ def test_the_guest_page_solves_the_challenge_and_shows_progress(site, person):
     assert any(re.fullmatch(r"Getting you a guest identity… \d+%", t) for t in texts), texts
     expect(page.locator("#banner")).to_be_hidden()
     assert query(site, "select count(*) from accounts_user")[0][0] == before + 1
-    assert query(site, "select count(*) from moderation_guestorigin where user_id = ?", user_id(page))
+    origins = "select count(*) from moderation_guestorigin where user_id = ?"
+    assert query(site, origins, user_id(page))[0][0] == 1
 
 
 def test_a_user_reports_a_message_from_its_menu(site, person):
