@@ -14,15 +14,16 @@ and published by ``moderation.actions``, the layer above both.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import status
 
 from accounts.models import User
@@ -71,34 +72,62 @@ def check_send(*, room_id: int, author: User, body: str) -> str:
     Takes the author's slow-mode turn in the room when it lets the send through: a caller
     that finds the send was stored before (a retry) answers with that message instead.
     """
-    # One read: the room's kind and slow mode, and the end of a mute running now.
-    mute = RoomMute.objects.filter(
-        room_id=OuterRef("pk"), user_id=author.id, until__gt=timezone.now()
-    ).order_by("-until")
-    row = (
-        ChatRoom.objects.filter(pk=room_id)
-        .annotate(muted_until=Subquery(mute.values("until")[:1]))
-        .values_list("kind", "slow_mode", "muted_until")
-        .first()
-    )
+    # One read: the room's kind and slow mode, and the end of a mute running now. Plain SQL:
+    # the ORM spent ten times the query's own time building it, on every send.
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _send_state_sql(),
+            [author.id, connection.ops.adapt_datetimefield_value(now), room_id],
+        )
+        row = cursor.fetchone()
     if row is None:
         raise NotFound("No such room.")
-    kind, slow_mode, until = row
-    if until is not None:
+    kind, slow_mode, until = row[0], int(row[1]), _as_datetime(row[2])
+    if until is not None and until > now:
         left = _seconds_left(until.timestamp())
         raise Muted(f"Staff muted you in this room for {_duration(left)}.", retry_after=left)
     if kind == ChatRoom.DIRECT:
-        others = Membership.objects.filter(room_id=room_id).exclude(user_id=author.id)
-        peer_ids = others.values("user_id")
-        if Block.objects.filter(
-            Q(blocker_id=author.id, blocked_id__in=peer_ids)
-            | Q(blocked_id=author.id, blocker_id__in=peer_ids)
-        ).exists():
-            raise Blocked()
+        with connection.cursor() as cursor:
+            cursor.execute(_blocked_sql(), [author.id, author.id, room_id, author.id])
+            if cursor.fetchone() is not None:
+                raise Blocked()
     body = check_text(room_kind=kind, author=author, body=body)
     if slow_mode > 0 and not author.is_staff:
         _slow_mode_take(room_id=room_id, user_id=author.id, seconds=slow_mode)
     return body
+
+
+@functools.cache
+def _send_state_sql() -> str:
+    room, mute = ChatRoom._meta.db_table, RoomMute._meta.db_table
+    return (
+        f"SELECT r.kind, r.slow_mode, (SELECT MAX(m.until) FROM {mute} m"
+        f" WHERE m.room_id = r.id AND m.user_id = %s AND m.until > %s)"
+        f" FROM {room} r WHERE r.id = %s"
+    )
+
+
+@functools.cache
+def _blocked_sql() -> str:
+    """A block between the sender and another member of the (direct) room."""
+    block, member = Block._meta.db_table, Membership._meta.db_table
+    return (
+        f"SELECT 1 FROM {member} mm JOIN {block} b ON"
+        f" (b.blocker_id = %s AND b.blocked_id = mm.user_id)"
+        f" OR (b.blocked_id = %s AND b.blocker_id = mm.user_id)"
+        f" WHERE mm.room_id = %s AND mm.user_id <> %s LIMIT 1"
+    )
+
+
+def _as_datetime(value: object) -> datetime | None:
+    """A time from a raw aggregate: a datetime (PostgreSQL) or its text (SQLite, UTC)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(str(value))
+    if parsed is None:
+        raise ValueError(f"not a time: {value!r}")
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
 
 
 def check_text(*, room_kind: str, author: User, body: str) -> str:
