@@ -95,6 +95,7 @@ class ReportAdmin(admin.ModelAdmin):
         _report_action("kick", "Kick the author from the room"),
         _report_action("ban", "Ban the author"),
         _report_action("dismiss", "Dismiss (restores a message the community hid)"),
+        _report_action("restore", "Restore the message the community hid"),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
@@ -167,6 +168,19 @@ class ContentRuleAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ContentRule]) -> None:
         for rule in queryset:
             content_rule_delete(rule=rule)
+
+
+@admin.register(AutoHide)
+class AutoHideAdmin(admin.ModelAdmin):
+    """Messages the community hid, pending review (act on them from their reports)."""
+
+    list_display = ("message", "hidden_at", "restored", "reviewed_by", "reviewed_at")
+    list_filter = ("restored", ("reviewed_at", admin.EmptyFieldListFilter))
+    raw_id_fields = ("message", "reviewed_by")
+    readonly_fields = ("message", "hidden_at", "restored", "reviewed_by", "reviewed_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(RoomMute)

@@ -245,3 +245,37 @@ def test_the_report_queue_shows_context_and_reporter_count(admin_client):
     assert "line 0<" not in page
     listing = admin_client.get("/admin/moderation/report/?status__exact=open").content.decode()
     assert '<td class="field-reporters">2</td>' in listing
+
+
+def test_admin_report_actions_take_effect_and_are_recorded(admin_client, admin_user):
+    room, author = PublicRoomFactory(), old_user()
+    message = posted(room, author)
+    client_of(old_user()).post("/api/reports/", {"message": message.id, "reason": "spam"})
+    report = Report.objects.get()
+    response = admin_client.post(
+        "/admin/moderation/report/",
+        {"action": "kick", "_selected_action": [report.id]},
+    )
+    assert response.status_code == 302
+    mute = RoomMute.objects.get()
+    assert (mute.user_id, mute.room_id, mute.by_id, mute.reason) == (
+        author.id,
+        room.id,
+        admin_user.id,
+        "kick",
+    )
+    report.refresh_from_db()
+    assert (report.status, report.action, report.resolved_by_id) == (
+        "resolved",
+        "kick",
+        admin_user.id,
+    )
+
+
+def test_admin_slow_mode_action_sets_the_room(admin_client):
+    room = PublicRoomFactory()
+    admin_client.post(
+        "/admin/rooms/chatroom/", {"action": "slow_mode_30", "_selected_action": [room.id]}
+    )
+    room.refresh_from_db()
+    assert room.slow_mode == 30
