@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 		echo "== the database suites again, on PostgreSQL =="; \
-		TEST_DATABASE=postgresql $(PY) -m pytest tests/accounts tests/rooms tests/messaging tests/images $(PYTEST_ARGS); \
+		TEST_DATABASE=postgresql $(PY) -m pytest tests/accounts tests/rooms tests/moderation tests/messaging tests/images $(PYTEST_ARGS); \
 	else \
 		echo "PostgreSQL binaries not found: skipped the PostgreSQL run (.ci/run installs them)"; \
 		if [ "$$CI" = "true" ]; then exit 1; fi; \
@@ -58,6 +58,8 @@ bench: $(STAMP)
 	@for target in uvicorn postgresql; do $(PY) -m bench.ack --target $$target || exit 1; done
 	@for target in uvicorn postgresql; do $(PY) -m bench.search --target $$target || exit 1; done
 	$(PY) -m bench.images
+	$(PY) -m bench.rules
+	$(PY) -m bench.pow
 	$(PY) -m bench.report
 
 lint: $(STAMP)

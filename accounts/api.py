@@ -13,7 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import UntypedToken
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from accounts.models import User
@@ -26,7 +28,8 @@ from accounts.serializers import (
     user_data,
 )
 from accounts.services import guest_create, tokens_for_user, user_claim
-from chatsite.foundation.errors import InvalidCredentials
+from chatsite.foundation.codes import Code
+from chatsite.foundation.errors import Forbidden, InvalidCredentials
 from chatsite.foundation.serializers import ErrorSerializer
 
 
@@ -75,6 +78,31 @@ class _RefreshSerializer(TokenRefreshSerializer):
             return super().validate(attrs)
         except User.DoesNotExist as exc:
             raise AuthenticationFailed("No active account found for the given token.") from exc
+        except (TokenError, InvalidToken, AuthenticationFailed):
+            # A ban revoked the token: say so (403 ``banned``), so the client shows it
+            # instead of minting itself a new identity. A token that is only stale or
+            # forged stays a 401.
+            if _banned_user_of(attrs.get("refresh")):
+                raise _banned() from None
+            raise
+
+
+def _banned_user_of(raw: object) -> bool:
+    """The (validly signed, unexpired) refresh token names a deactivated user."""
+    if not isinstance(raw, str):
+        return False
+    try:
+        # UntypedToken checks the signature and expiry, not the blacklist.
+        token = UntypedToken(raw)  # type: ignore[arg-type]  # simplejwt annotates a Token
+    except TokenError:
+        return False
+    return User.objects.filter(pk=token.get("user_id"), is_active=False).exists()
+
+
+def _banned() -> Forbidden:
+    error = Forbidden("This identity is banned.")
+    error.code = Code.BANNED
+    return error
 
 
 class TokenRefreshApi(TokenRefreshView):

@@ -104,6 +104,8 @@ class Stack:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DEBUG": "false",
             "CHAT_GUEST_RATE": "1000000/minute",
+            "CHAT_GUEST_POW_BITS": "0",
+            "CHAT_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
             "CHAT_SEND_RATE": "1000000",
             "CHAT_MAX_CONNECTIONS_PER_USER": "1000000",
             "LOG_LEVEL": "WARNING",

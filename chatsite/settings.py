@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "channels",
     "accounts",
     "rooms",
+    "moderation",
     "messaging",
 ]
 
@@ -246,6 +247,14 @@ class ChatSettings(TypedDict):
     MEDIA_URL_TTL: int
     ATTACHMENTS_MAX: int
     ATTACHMENT_PENDING_SECONDS: int
+    GUEST_POW_BITS: int
+    GUEST_POW_MAX_BITS: int
+    MAX_CONNECTIONS_PER_ADDRESS: int
+    REPORT_AUTOHIDE: int
+    REPORT_MIN_AGE: float
+    NEW_GUEST_LINK_DELAY: float
+    MASK_CONTACTS: bool
+    BAN_ADDRESS_HOURS: float
 
 
 CHAT: ChatSettings = {
@@ -279,6 +288,16 @@ CHAT: ChatSettings = {
     "ATTACHMENTS_MAX": 4,
     # An upload no send named within this long is deleted by the purge command.
     "ATTACHMENT_PENDING_SECONDS": 3600,
+    # Moderation (v1.1). Proof-of-work for a new guest: leading zero bits of SHA-256 (0: off);
+    # the default costs Chromium here about half a second (README, "Proof-of-work").
+    "GUEST_POW_BITS": env_int("CHAT_GUEST_POW_BITS", 16),
+    "GUEST_POW_MAX_BITS": env_int("CHAT_GUEST_POW_MAX_BITS", 24),
+    "MAX_CONNECTIONS_PER_ADDRESS": env_int("CHAT_MAX_CONNECTIONS_PER_ADDRESS", 200),
+    "REPORT_AUTOHIDE": env_int("CHAT_REPORT_AUTOHIDE", 3),
+    "REPORT_MIN_AGE": env_float("CHAT_REPORT_MIN_AGE", 3600.0),
+    "NEW_GUEST_LINK_DELAY": env_float("CHAT_NEW_GUEST_LINK_DELAY", 600.0),
+    "MASK_CONTACTS": env_bool("CHAT_MASK_CONTACTS", False),
+    "BAN_ADDRESS_HOURS": env_float("CHAT_BAN_ADDRESS_HOURS", 24.0),
 }
 
 # --- REST framework and tokens ---------------------------------------------------------------

@@ -23,6 +23,7 @@ from django.conf import settings
 
 from accounts.selectors import TokenRefused, auser_get_by_access_token
 from chatsite.foundation import metrics
+from chatsite.foundation.addresses import address_from_scope
 from chatsite.foundation.codes import SUBPROTOCOL, Close
 from chatsite.foundation.errors import BadRequest, ChatError, Forbidden, Internal, Unavailable
 from messaging import reactions, services
@@ -89,8 +90,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if hub.draining:  # this process is stopping: reconnect to another
             await self._refuse(Close.GOING_AWAY)
             return
-        session = Session(user=user, hub=hub, send=self.base_send)
-        if not await connection_admit(user_id=session.user_id, conn_id=session.conn_id):
+        address = address_from_scope(self.scope)
+        session = Session(user=user, hub=hub, send=self.base_send, address=address)
+        if not await connection_admit(
+            user_id=session.user_id, conn_id=session.conn_id, address=address
+        ):
             log.info("ws refused user=%s close=%s", session.user_id, Close.TOO_MANY)
             await self._refuse(Close.TOO_MANY)
             return

@@ -32,6 +32,14 @@ PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 User = dict[str, Any]  # the ``user`` wire object
 
 
+ConnKey = int | str  # a user id, or ``address_key(address)``
+
+
+def address_key(address: str) -> str:
+    """The connection-count key of a client address (CHAT_MAX_CONNECTIONS_PER_ADDRESS)."""
+    return f"addr:{address}"
+
+
 def users_sorted(users: Iterable[User]) -> list[User]:
     return sorted(users, key=lambda u: (u["display_name"].lower(), u["id"]))
 
@@ -45,7 +53,7 @@ class LocalStore:
     def reset(self) -> None:
         self.present: dict[int, dict[int, User]] = {}
         self._ordered: dict[int, list[User]] = {}  # room -> present users sorted, until a change
-        self.connections: dict[int, set[str]] = {}
+        self.connections: dict[ConnKey, set[str]] = {}
         self.hits: dict[str, deque[float]] = {}
         self.claims: dict[str, float] = {}
 
@@ -73,12 +81,12 @@ class LocalStore:
     def online_counts(self, room_ids: list[int]) -> dict[int, int]:
         return {room_id: len(self.present.get(room_id, ())) for room_id in room_ids}
 
-    async def connection_open(self, user_id: int, conn_id: str) -> int:
+    async def connection_open(self, user_id: ConnKey, conn_id: str) -> int:
         conns = self.connections.setdefault(user_id, set())
         conns.add(conn_id)
         return len(conns)
 
-    async def connection_close(self, user_id: int, conn_id: str) -> None:
+    async def connection_close(self, user_id: ConnKey, conn_id: str) -> None:
         conns = self.connections.get(user_id)
         if conns is not None:
             conns.discard(conn_id)
@@ -106,7 +114,7 @@ class LocalStore:
         return True
 
     async def refresh(
-        self, presence: Iterable[tuple[int, User]], conns: Iterable[tuple[int, str]]
+        self, presence: Iterable[tuple[int, User]], conns: Iterable[tuple[ConnKey, str]]
     ) -> None:
         """Nothing expires in one process."""
 
@@ -171,7 +179,7 @@ class RedisStore:
         users = _decode_presence(members)
         return len(users), users_sorted(users.values())[:limit]
 
-    async def connection_open(self, user_id: int, conn_id: str) -> int:
+    async def connection_open(self, user_id: ConnKey, conn_id: str) -> int:
         key = f"{self.prefix}conns:{user_id}"
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(key, "-inf", time.time())
@@ -181,7 +189,7 @@ class RedisStore:
             result = await pipe.execute()
         return int(result[2])
 
-    async def connection_close(self, user_id: int, conn_id: str) -> None:
+    async def connection_close(self, user_id: ConnKey, conn_id: str) -> None:
         await self.redis.zrem(f"{self.prefix}conns:{user_id}", f"{PROCESS_ID}|{conn_id}")
 
     async def rate_hit(self, key: str, limit: int, window: float) -> float | None:
@@ -199,7 +207,7 @@ class RedisStore:
         )
 
     async def refresh(
-        self, presence: Iterable[tuple[int, User]], conns: Iterable[tuple[int, str]]
+        self, presence: Iterable[tuple[int, User]], conns: Iterable[tuple[ConnKey, str]]
     ) -> None:
         """Renew this process's entries, and their keys' expiry: a key that lapsed (Redis was
         away longer than the TTL, or restarted) is made again with one, never without."""

@@ -27,8 +27,16 @@ from django.conf import settings
 from chatsite.foundation import metrics
 from chatsite.foundation.publish import EVENT_TYPE, apublish, room_group
 from chatsite.foundation.wire import encode
-from messaging.ephemeral import STORE_ERRORS, LocalStore, RedisStore, get_store, users_sorted
+from messaging.ephemeral import (
+    STORE_ERRORS,
+    LocalStore,
+    RedisStore,
+    address_key,
+    get_store,
+    users_sorted,
+)
 from messaging.servers import install_graceful_shutdown, text_frame, tune_gc
+from moderation import rules
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,7 @@ class Connection(Protocol):
     conn_id: str
     user_id: int
     user_json: dict[str, Any]
+    address: str  # the client address, counted against CHAT_MAX_CONNECTIONS_PER_ADDRESS
 
     @property
     def feeds(self) -> Mapping[int, object]:
@@ -105,14 +114,23 @@ class Hub:
         self.recent: dict[str, Recent] = {}  # room group -> its latest frames, for rejoins
 
     def _broadcasts_may_be_lost(self) -> None:
-        """The layer failed: re-add our groups until that works, and trust no cached frames."""
+        """The layer failed: re-add our groups until that works, and trust no cached frames
+        (nor compiled content rules: a change may have been announced meanwhile)."""
         self._resubscribe = True
         self.recent.clear()
+        rules.invalidate()
 
     async def start(self) -> None:
         install_graceful_shutdown(self)
         tune_gc()
         self.channel_name = await self.layer.new_channel(prefix="hub")
+        # Every process follows content-rule changes (no local connection needed).
+        self._subscribed.add(rules.RULES_GROUP)
+        try:
+            await self.layer.group_add(rules.RULES_GROUP, self.channel_name)
+        except STORE_ERRORS as exc:  # kept in _subscribed: recovery adds it again
+            log.warning("hub: group_add %s failed: %r", rules.RULES_GROUP, exc)
+            self._broadcasts_may_be_lost()
         self._tasks = [
             asyncio.create_task(self._pump(), name="hub-pump"),
             asyncio.create_task(self._heartbeat(), name="hub-heartbeat"),
@@ -176,6 +194,9 @@ class Hub:
                 self.dispatch(message)
 
     def dispatch(self, event: dict[str, Any]) -> None:
+        if event["kind"] == "rules":
+            rules.invalidate()
+            return
         conns = self.groups.get(event["group"])
         if not conns:
             return
@@ -205,8 +226,11 @@ class Hub:
             for conn in tuple(conns):
                 conn.close_soon(event["code"])
         elif kind == "forget":
+            room, joined_only = event["room"], event.get("joined_only")
             for conn in tuple(conns):
-                conn.forget_room(event["room"], event.get("text"))
+                if joined_only and room not in conn.feeds:
+                    continue
+                conn.forget_room(room, event.get("text"))
 
     def recent_after(self, room_id: int, cursor: int) -> list[tuple[int, str, bytes]] | None:
         """The room's frames after ``cursor`` from memory, or None if memory does not reach."""
@@ -324,7 +348,10 @@ class Hub:
                         for room_id, users in self.room_users.items()
                         for conn in self._one_conn_per_user(room_id, users)
                     ],
-                    [(conn.user_id, conn.conn_id) for conn in self.connections],
+                    [
+                        *((conn.user_id, conn.conn_id) for conn in self.connections),
+                        *((address_key(conn.address), conn.conn_id) for conn in self.connections),
+                    ],
                 )
                 # Another process may have died: re-read presence of our rooms, tell if changed.
                 for room_id in list(self.room_users):

@@ -14,7 +14,7 @@ import math
 from django.conf import settings
 
 from chatsite.foundation.errors import RateLimited
-from messaging.ephemeral import STORE_ERRORS, get_store
+from messaging.ephemeral import STORE_ERRORS, address_key, get_store
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,10 @@ async def send_rate_check(*, user_id: int) -> None:
         raise RateLimited(f"Too many messages; try again in {seconds} s.", retry_after=seconds)
 
 
-async def connection_admit(*, user_id: int, conn_id: str) -> bool:
-    """Count a new connection of ``user_id``; False, and not counted, past
-    ``MAX_CONNECTIONS_PER_USER`` open across all processes.
+async def connection_admit(*, user_id: int, conn_id: str, address: str) -> bool:
+    """Count a new connection of ``user_id`` from ``address``; False, and not counted, past
+    ``MAX_CONNECTIONS_PER_USER`` open for the user or ``MAX_CONNECTIONS_PER_ADDRESS`` open
+    from the address, across all processes.
 
     While the shared store is unreachable every connection is admitted: an outage of the
     store does not lock people out (the hub's heartbeat counts them once it is back).
@@ -40,20 +41,27 @@ async def connection_admit(*, user_id: int, conn_id: str) -> bool:
     store = get_store()
     try:
         open_now = await store.connection_open(user_id, conn_id)
+        from_address = await store.connection_open(address_key(address), conn_id)
     except STORE_ERRORS as exc:
         log.warning("limits: connection count unavailable, admitting: %r", exc)
         return True
-    if open_now <= settings.CHAT["MAX_CONNECTIONS_PER_USER"]:
+    if (
+        open_now <= settings.CHAT["MAX_CONNECTIONS_PER_USER"]
+        and from_address <= settings.CHAT["MAX_CONNECTIONS_PER_ADDRESS"]
+    ):
         return True
-    await connection_release(user_id=user_id, conn_id=conn_id)  # a refused socket holds no slot
+    # A refused socket holds no slot.
+    await connection_release(user_id=user_id, conn_id=conn_id, address=address)
     return False
 
 
-async def connection_release(*, user_id: int, conn_id: str) -> None:
-    """Give back the slot of a connection that closed (its entry expires anyway if this
-    fails: the store is away, and the hub stops refreshing it)."""
+async def connection_release(*, user_id: int, conn_id: str, address: str) -> None:
+    """Give back the slots of a connection that closed (its entries expire anyway if this
+    fails: the store is away, and the hub stops refreshing them)."""
+    store = get_store()
     try:
-        await get_store().connection_close(user_id, conn_id)
+        await store.connection_close(user_id, conn_id)
+        await store.connection_close(address_key(address), conn_id)
     except STORE_ERRORS as exc:
         log.warning("limits: connection release failed: %r", exc)
 

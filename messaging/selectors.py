@@ -17,6 +17,7 @@ from chatsite.foundation.errors import NotFound
 from messaging import ephemeral
 from messaging.models import ChatMessage, Mention
 from messaging.replies import RELATED, with_related
+from moderation.selectors import blocked_peers
 from rooms.models import ChatRoom, Listing, Membership
 from rooms.selectors import rooms_visible_to
 
@@ -104,6 +105,7 @@ class RoomSummary:
     unread: int
     online: int
     mentions_unread: int = 0  # (v1.1) unread messages mentioning the reader
+    blocked: bool = False  # direct rooms: either member blocked the other
 
     @property
     def listing(self) -> Listing | None:
@@ -177,6 +179,7 @@ def room_summaries(*, rooms: Sequence[SummarizedRoom], user: User) -> list[RoomS
         .select_related("user")
     }
     online = ephemeral.online_counts(ids)
+    blocked = blocked_peers(user_id=user.id, peer_ids=(m.user_id for m in peers.values()))
     summaries = []
     for room in rooms:
         peer = peers.get(room.id)
@@ -190,6 +193,7 @@ def room_summaries(*, rooms: Sequence[SummarizedRoom], user: User) -> list[RoomS
                 unread=room.unread_count,
                 online=online.get(room.id, 0),
                 mentions_unread=room.mentions_unread_count,
+                blocked=bool(peer and direct and peer.user_id in blocked),
             )
         )
     return summaries
@@ -201,3 +205,13 @@ def room_summary_get(*, room_id: int, user: User) -> RoomSummary:
     if room is None:
         raise NotFound("No such room.")
     return room_summaries(rooms=[room], user=user)[0]
+
+
+def room_summary_shared(*, room: ChatRoom) -> RoomSummary:
+    """A public room as any reader sees it, for a ``room`` frame broadcast to the room: the
+    per-reader fields (``unread``) at their defaults."""
+    last = ChatMessage.objects.filter(room=room).select_related("author").order_by("-seq").first()
+    online = ephemeral.online_counts([room.id]).get(room.id, 0)
+    return RoomSummary(
+        room=room, peer=None, peer_last_read_seq=None, last_message=last, unread=0, online=online
+    )

@@ -21,7 +21,13 @@ from images.serializers import AttachmentSerializer, attachment_data
 from messaging.models import ChatMessage
 from messaging.replies import reply_data
 from messaging.search import SearchPage
-from messaging.selectors import AroundPage, HistoryPage, RoomSummary, room_summary_get
+from messaging.selectors import (
+    AroundPage,
+    HistoryPage,
+    RoomSummary,
+    room_summary_get,
+    room_summary_shared,
+)
 from rooms.models import ChatRoom
 from rooms.serializers import ListingSerializer
 
@@ -159,6 +165,10 @@ class RoomSerializer(serializers.Serializer[RoomSummary]):
     mentions_unread = serializers.IntegerField(help_text="(v1.1) Unread ones mentioning me.")
     online = serializers.IntegerField(help_text="Distinct users present.")
     is_closed = serializers.BooleanField(source="room.is_closed")
+    slow_mode = serializers.IntegerField(
+        source="room.slow_mode", help_text="Seconds between a user's sends; 0 = off."
+    )
+    blocked = serializers.BooleanField(help_text="Direct rooms: either member blocked the other.")
 
 
 def room_data(summary: RoomSummary) -> dict[str, Any]:
@@ -188,3 +198,6 @@ class SearchPageSerializer(serializers.Serializer[SearchPage]):
     next_before = serializers.IntegerField(
         allow_null=True, help_text="Pass as ``before`` for the next page; null at the end."
     )
+def room_data_shared(*, room: ChatRoom) -> dict[str, Any]:
+    """The ``room`` object of a public room as any reader sees it (``room_summary_shared``)."""
+    return room_data(room_summary_shared(room=room))

@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.serializers import user_data
-from chatsite.foundation.errors import BadRequest, Empty, Forbidden, NotFound, TooLong
+from chatsite.foundation.errors import (
+    BadRequest,
+    ChatError,
+    Empty,
+    Forbidden,
+    NotFound,
+    TooLong,
+)
 from chatsite.foundation.publish import (
     Event,
     apublish,
@@ -33,8 +40,15 @@ from messaging.limits import send_rate_check, typing_allowed
 from messaging.mentions import mentions_record, mentions_resolve
 from messaging.models import ChatMessage
 from messaging.replies import RELATED, reply_parent_get
-from messaging.serializers import message_data, message_frame, room_data_for
+from messaging.serializers import (
+    message_data,
+    message_frame,
+    room_data_for,
+    room_data_shared,
+)
 from messaging.threads import in_db_thread
+from moderation.selectors import blocked_between
+from moderation.services import Blocked, check_send, check_text
 from rooms.models import ChatRoom, Listing, Membership
 from rooms.services import direct_room_get_or_create, membership_mark_read, room_next_seq
 
@@ -80,6 +94,14 @@ def message_send(
     client_id = clean_client_id(client_id)
     media_ids = attachment_ids_clean(attachments)  # (v1.1) images: the body may be empty
     body = "" if media_ids and not body.strip() else clean_body(body)
+    try:  # muted, blocked, slow mode, content rules: may it go through, and as what text
+        body = check_send(room_id=room_id, author=author, body=body)
+    except ChatError:
+        # A retry of a send stored before is answered with it (its ack was lost), never
+        # refused: slow mode would refuse every retry.
+        if existing := _message_by_client_id(room_id=room_id, author=author, client_id=client_id):
+            return existing, False
+        raise
     parent = reply_parent_get(room_id=room_id, message_id=reply_to)  # (v1.1) NotFound
     # Insert first: a retry is rare, so it pays the extra read, not every first send.
     try:
@@ -123,6 +145,7 @@ def message_edit(*, message_id: int, by: User, body: str) -> ChatMessage:
             raise Forbidden("Only the author may edit a message.")
         if message.deleted_at is not None:
             raise NotFound("That message was deleted.")
+        body = check_text(room_kind=kind, author=by, body=body)
         if message.body == body:
             transaction.set_rollback(True)  # nothing changes: give the number back
             return message
@@ -189,13 +212,73 @@ def room_mark_read(*, room: ChatRoom, user: User, seq: object) -> int | None:
 
 
 def direct_room_open(*, listing: Listing, user: User) -> tuple[ChatRoom, bool]:
-    """The one direct room for (listing, user); a new one is announced to the owner."""
+    """The one direct room for (listing, user); a new one is announced to the owner.
+
+    A user blocked by the owner (or blocking them) cannot start one (``blocked``); a room
+    that exists already still opens, showing ``blocked: true``.
+    """
+    if not _direct_room_exists(listing=listing, user=user) and blocked_between(
+        user_id=user.id, other_id=listing.owner_id
+    ):
+        raise Blocked("You cannot start a conversation with this person.")
     with transaction.atomic():
         room, created = direct_room_get_or_create(listing=listing, user=user)
     if created:
         frame = encode({"type": "room", "room": room_data_for(room_id=room.id, user=listing.owner)})
         publish_on_commit(user_group(listing.owner_id), "frame", text=frame)
     return room, created
+
+
+def _direct_room_exists(*, listing: Listing, user: User) -> bool:
+    return ChatRoom.objects.filter(kind=ChatRoom.DIRECT, listing=listing, borrower=user).exists()
+
+
+def message_hide(*, message_id: int) -> ChatMessage | None:
+    """Hide a message as deleted, with a new rev, keeping its text for review (community
+    reports); None if it was deleted already."""
+    room_id = _message_room_id(message_id)
+    with transaction.atomic():
+        seq, _ = room_next_seq(room_id=room_id, allow_closed=True)
+        message = ChatMessage.objects.select_related("author").get(pk=message_id)
+        if message.deleted_at is not None:
+            transaction.set_rollback(True)
+            return None
+        message.rev, message.deleted_at = seq, timezone.now()
+        message.save(update_fields=["rev", "deleted_at"])
+        _publish_message(message)
+    return message
+
+
+def message_restore(*, message_id: int) -> ChatMessage | None:
+    """Show a hidden message again (another rev); None if it is not hidden or its text is
+    gone (deleted by its author or staff)."""
+    room_id = _message_room_id(message_id)
+    with transaction.atomic():
+        seq, _ = room_next_seq(room_id=room_id, allow_closed=True)
+        message = ChatMessage.objects.select_related("author").get(pk=message_id)
+        if message.deleted_at is None or not message.body:
+            transaction.set_rollback(True)
+            return None
+        message.rev, message.deleted_at = seq, None
+        message.save(update_fields=["rev", "deleted_at"])
+        _publish_message(message)
+    return message
+
+
+def room_announce(*, room_id: int) -> None:
+    """A ``room`` frame after the room changed (slow mode, closed, blocked): to each member
+    of a direct room as they see it; to a public room's joined connections as anyone sees it
+    (its per-reader fields, ``unread`` and the like, are left at their defaults)."""
+    room = ChatRoom.objects.filter(pk=room_id).first()
+    if room is None:
+        return
+    if room.kind == ChatRoom.DIRECT:
+        for user in User.objects.filter(memberships__room_id=room_id):
+            frame = encode({"type": "room", "room": room_data_for(room_id=room_id, user=user)})
+            publish_on_commit(user_group(user.id), "frame", text=frame)
+        return
+    frame = encode({"type": "room", "room": room_data_shared(room=room)})
+    publish_on_commit(room_group(room_id), "frame", text=frame)
 
 
 # --- the WebSocket's entry points ------------------------------------------------------------

@@ -34,9 +34,11 @@ log = logging.getLogger(__name__)
 
 
 class Session:
-    def __init__(self, *, user: User, hub: Hub, send: Send) -> None:
-        """``send``: the socket's ASGI send (its server's, for direct writes)."""
+    def __init__(self, *, user: User, hub: Hub, send: Send, address: str = "unknown") -> None:
+        """``send``: the socket's ASGI send (its server's, for direct writes); ``address``:
+        the client's, as the proxy forwards it."""
         self.user = user
+        self.address = address
         self.user_id: int = user.id
         self.user_json = user_data(user)
         self.conn_id = uuid.uuid4().hex
@@ -65,7 +67,7 @@ class Session:
             await self.leave(room_id)
         await self.hub.unsubscribe(user_group(self.user_id), self)
         self.hub.connection_remove(self)
-        await connection_release(user_id=self.user_id, conn_id=self.conn_id)
+        await connection_release(user_id=self.user_id, conn_id=self.conn_id, address=self.address)
         await self.outbox.aclose()
 
     def renew(self, exp: datetime) -> None:

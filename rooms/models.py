@@ -58,6 +58,8 @@ class ChatRoom(models.Model):
     last_activity_at = models.DateTimeField(auto_now_add=True)
     created_at = models.DateTimeField(auto_now_add=True)
     is_closed = models.BooleanField(default=False)
+    # Seconds a user waits between two sends here (staff exempt); 0: off. Set by moderation.
+    slow_mode = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

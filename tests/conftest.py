@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import guest_create, tokens_for_user
 from messaging import ephemeral
+from moderation import rules
 from tests.servers import start_postgres, start_redis
 
 USE_POSTGRES = os.environ.get("TEST_DATABASE") == "postgresql"
@@ -40,7 +41,10 @@ def redis_server():
 
 @pytest.fixture(autouse=True)
 def _fresh_state(settings):
-    """Every test starts with an empty cache, presence store and channel layer."""
+    """Every test starts with an empty cache, presence store and channel layer, and no
+    compiled content rules. Guests mint without the puzzle (its own tests turn it on)."""
+    settings.CHAT = {**settings.CHAT, "GUEST_POW_BITS": 0}
+    rules.invalidate()
     cache.clear()
     ephemeral.reset_local()
     channel_layers.backends.clear()
@@ -74,4 +78,3 @@ def guest_client(make_guest):
         return client
 
     return make
-

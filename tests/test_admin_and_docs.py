@@ -144,6 +144,17 @@ def test_real_responses_have_exactly_the_schema_shapes(client, api, guest_client
     check(me.post(f"/api/listings/{listing.id}/chat/"), "/api/listings/{listing_id}/chat/", "post")
     check(api.post("/api/auth/guest/"), "/api/auth/guest/", "post")
     check(api.post("/api/auth/guest/"), "/api/auth/guest/", "post")  # 429
+    settings.CHAT = {**settings.CHAT, "GUEST_POW_BITS": 8, "GUEST_RATE": "60/minute"}
+    check(api.get("/api/auth/challenge/"), "/api/auth/challenge/")
+    check(api.post("/api/auth/guest/", REMOTE_ADDR="10.0.0.9"), "/api/auth/guest/", "post")  # 400
+    check(
+        me.post("/api/reports/", {"message": first.id, "reason": "spam"}, format="json"),
+        "/api/reports/",
+        "post",
+    )
+    check(me.post("/api/reports/", {"reason": "nope"}, format="json"), "/api/reports/", "post")
+    check(me.post("/api/blocks/", {"user": owner.user.id}, format="json"), "/api/blocks/", "post")
+    check(me.get("/api/blocks/"), "/api/blocks/")
     refresh = {"refresh": me.tokens["refresh"]}
     check(api.post("/api/auth/refresh/", refresh, format="json"), "/api/auth/refresh/", "post")
     check(api.post("/api/auth/refresh/", refresh, format="json"), "/api/auth/refresh/", "post")

@@ -52,8 +52,9 @@ class Code(StrEnum):
     POW_REQUIRED = "pow_required"
     UNSUPPORTED_MEDIA = "unsupported_media"
     TOO_LARGE = "too_large"
+    # HTTP only, beyond PROTOCOL.md: a banned user's refresh, or a guest mint from a banned
+    # address (403) — the client shows "banned" instead of minting a new identity.
+    BANNED = "banned"
 
 
-CLOSE_CODES: Final = {
-    name: value for name, value in vars(Close).items() if isinstance(value, int)
-}
+CLOSE_CODES: Final = {name: value for name, value in vars(Close).items() if isinstance(value, int)}

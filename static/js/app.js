@@ -2,13 +2,19 @@
 // this tab with its connection banner, and the live unread count on the Inbox link.
 
 import { $, ready, showError } from "./dom.js";
-import { identity } from "./identity.js";
+import { BannedError, identity } from "./identity.js";
 import { roomsOfKind } from "./rooms.js";
 import { setupSearch } from "./search.js";
 import { ChatSocket } from "./socket.js";
 
 export async function boot() {
-  await identity.access(); // first visit: mints a guest
+  showMinting();
+  try {
+    await identity.access(); // first visit: solves the puzzle and mints a guest
+  } catch (error) {
+    if (error instanceof BannedError) showBanned(error.detail);
+    throw error;
+  }
   let me;
   try {
     me = await identity.me();
@@ -20,6 +26,7 @@ export async function boot() {
   setupSearch(); // (v1.1)
   const socket = new ChatSocket();
   setupBanner(socket);
+  identity.addEventListener("banned", () => showBanned());
   setupInboxBadge(socket);
   // Another tab logged in or out: this one follows.
   window.addEventListener("storage", (event) => {
@@ -32,6 +39,31 @@ export async function boot() {
   identity.addEventListener("changed", () => location.reload());
   await socket.start();
   return { me, socket };
+}
+
+// The first visit's puzzle: "Getting you a guest identity… 40%" while the worker solves it.
+function showMinting() {
+  const banner = $("#banner");
+  identity.addEventListener("minting", ({ detail: { fraction } }) => {
+    if (fraction === null) {
+      banner.hidden = true;
+      return;
+    }
+    $("#banner-text").textContent = `Getting you a guest identity… ${Math.round(fraction * 100)}%`;
+    $("#banner").dataset.state = "minting";
+    banner.hidden = false;
+  });
+}
+
+// Banned: say so, and leave every form disabled. No new identity is made behind the
+// person's back.
+export function showBanned(detail) {
+  $("#banner-text").textContent = detail && detail !== "This identity is banned." ? detail : "You are banned from this chat.";
+  $("#banner").dataset.state = "banned";
+  $("#banner-retry").hidden = true;
+  $("#banner").hidden = false;
+  document.body.dataset.banned = "true";
+  for (const control of document.querySelectorAll("#main button, #main textarea, #main input")) control.disabled = true;
 }
 
 function setupAccountMenu(me) {

@@ -33,4 +33,5 @@ export const Code = Object.freeze({
   POW_REQUIRED: "pow_required",
   UNSUPPORTED_MEDIA: "unsupported_media",
   TOO_LARGE: "too_large",
+  BANNED: "banned",
 });

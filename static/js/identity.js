@@ -2,8 +2,14 @@
 // A reload, a new tab or a visit next week is the same person. An access token about to
 // expire is refreshed first; a refresh token that no longer works is replaced by a new guest.
 // Refreshing is serialized across tabs (Web Locks) because a refresh token works only once.
+// A new guest costs a proof-of-work puzzle, solved in a Web Worker (pow-worker.js) while the
+// page shows progress. A banned identity is remembered ("chat.banned"): the page says so and
+// never mints itself a replacement (a guest's ban also bars its address from minting).
+
+import { Code } from "./codes.js";
 
 const KEYS = { access: "chat.access", refresh: "chat.refresh", user: "chat.user" };
+const BANNED = "chat.banned";
 const EARLY = 60; // seconds before expiry at which an access token counts as expired
 
 export class ApiError extends Error {
@@ -14,6 +20,36 @@ export class ApiError extends Error {
     this.detail = (body && body.detail) || this.message;
     this.body = body;
   }
+}
+
+// This identity (or this address) is banned: nothing here mints a new one by itself.
+export class BannedError extends Error {
+  constructor(detail) {
+    super(detail || "This identity is banned.");
+    this.code = Code.BANNED;
+    this.detail = this.message;
+  }
+}
+
+// Find the nonce in a worker; `onProgress(fraction)` as it goes (an estimate: the expected
+// number of tries is 2^bits).
+export function solveChallenge({ challenge, bits }, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./pow-worker.js", import.meta.url));
+    worker.onmessage = ({ data }) => {
+      onProgress(Math.min(0.99, data.tried / data.expected));
+      if (data.nonce !== undefined) {
+        worker.terminate();
+        onProgress(1);
+        resolve(data.nonce);
+      }
+    };
+    worker.onerror = (event) => {
+      worker.terminate();
+      reject(new Error(event.message || "The puzzle could not be solved here."));
+    };
+    worker.postMessage({ challenge, bits });
+  });
 }
 
 function claims(token) {
@@ -62,11 +98,38 @@ class Identity extends EventTarget {
     Object.values(KEYS).forEach((key) => localStorage.removeItem(key));
   }
 
+  get banned() {
+    return localStorage.getItem(BANNED) !== null;
+  }
+
+  markBanned() {
+    localStorage.setItem(BANNED, "1");
+    this.dispatchEvent(new Event("banned"));
+  }
+
+  // A new guest: solve the server's puzzle (progress as "minting" events), then mint. A
+  // puzzle that went stale meanwhile is answered with a fresh one, solved in turn.
   async mintGuest() {
-    const data = await rawJSON("POST", "/api/auth/guest/");
-    this.store(data);
-    this.dispatchEvent(new Event("changed"));
-    return data.access;
+    if (this.banned) throw new BannedError();
+    let puzzle = await rawJSON("GET", "/api/auth/challenge/");
+    for (let attempt = 0; ; attempt++) {
+      const progress = (fraction) => this.dispatchEvent(new CustomEvent("minting", { detail: { fraction, bits: puzzle.bits } }));
+      const body = puzzle.bits > 0 ? { challenge: puzzle.challenge, nonce: await solveChallenge(puzzle, progress) } : {};
+      try {
+        const data = await rawJSON("POST", "/api/auth/guest/", body);
+        this.dispatchEvent(new CustomEvent("minting", { detail: { fraction: null } }));
+        this.store(data);
+        this.dispatchEvent(new Event("changed"));
+        return data.access;
+      } catch (error) {
+        if (error.code === Code.BANNED) {
+          this.markBanned();
+          throw new BannedError(error.detail);
+        }
+        if (error.code !== Code.POW_REQUIRED || attempt >= 2) throw error;
+        puzzle = { challenge: error.body.challenge, bits: error.body.bits };
+      }
+    }
   }
 
   // A usable access token: stored, refreshed, or (first visit / dead refresh) a new guest.
@@ -81,8 +144,13 @@ class Identity extends EventTarget {
       try {
         const data = await rawJSON("POST", "/api/auth/refresh/", { refresh });
         this.store(data);
+        localStorage.removeItem(BANNED); // the ban was lifted
         return data.access;
       } catch (error) {
+        if (error instanceof ApiError && error.code === Code.BANNED) {
+          this.markBanned();
+          throw new BannedError(error.detail);
+        }
         if (error instanceof ApiError && error.status === 401) {
           this.clear();
           return this.mintGuest();
@@ -106,6 +174,7 @@ class Identity extends EventTarget {
   async me() {
     const user = await this.api("GET", "/api/me/");
     this.store({ user });
+    localStorage.removeItem(BANNED); // an active user: whatever ban there was is lifted
     return user;
   }
 
@@ -119,6 +188,7 @@ class Identity extends EventTarget {
   async login(username, password) {
     const data = await rawJSON("POST", "/api/auth/login/", { username, password });
     this.clear();
+    localStorage.removeItem(BANNED);
     this.store(data);
     this.dispatchEvent(new Event("changed"));
     return data.user;

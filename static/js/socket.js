@@ -20,7 +20,7 @@
 
 import { Close, Code } from "./codes.js";
 import { limits } from "./config.js";
-import { identity, secondsLeft } from "./identity.js";
+import { BannedError, identity, secondsLeft } from "./identity.js";
 
 const RENEW_BEFORE = 90; // seconds before the access token expires: send `auth` with a fresh one
 const HOLDING = new Set([Code.RATE_LIMITED, Code.SLOW_MODE]); // wait retry_after, resend the same
@@ -125,8 +125,14 @@ export class ChatSocket {
     try {
       access = await identity.access({ force: this.#freshToken });
       this.#freshToken = false;
-    } catch {
+    } catch (error) {
       this.#connecting = false;
+      if (error instanceof BannedError) {
+        this.#down();
+        this.#fatal = "You are banned from this chat.";
+        this.#emit("status", this.status);
+        return;
+      }
       this.#lost(null); // offline, or the server is down: the backoff tries again
       return;
     }
@@ -157,7 +163,8 @@ export class ChatSocket {
     this.#ws = null;
     if (code === Close.BANNED) {
       this.#down();
-      this.#fatal = "This account has been banned.";
+      identity.markBanned(); // a reload shows "banned" too, and mints nothing
+      this.#fatal = "You are banned from this chat.";
       this.#emit("status", this.status);
       return;
     }

@@ -187,7 +187,8 @@ def test_banned_user_tokens_stop_working_everywhere(api, guest_client):
     user_ban(user=client.user)
     assert client.get("/api/me/").status_code == 401
     refresh = api.post("/api/auth/refresh/", {"refresh": client.tokens["refresh"]}, format="json")
-    assert refresh.status_code == 401
+    # Refused as banned (not 401): the client shows it instead of minting a new identity.
+    assert refresh.status_code == 403 and refresh.json()["code"] == "banned"
 
 
 def test_user_fast_paths_equal_drf_field_by_field():

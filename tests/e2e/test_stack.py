@@ -30,6 +30,8 @@ def stack(monkeypatch):
     need_binary("pg_ctl", "/usr/lib/postgresql/*/bin/pg_ctl")
     monkeypatch.setenv("CHAT_GUEST_RATE", "100000/minute")
     monkeypatch.setenv("CHAT_SEND_RATE", "1000")
+    monkeypatch.setenv("CHAT_GUEST_POW_BITS", "0")
+    monkeypatch.setenv("CHAT_MAX_CONNECTIONS_PER_ADDRESS", "100000")
     monkeypatch.setenv("CHAT_PRESENCE_TTL", "6")
     monkeypatch.delenv("TEST_DATABASE", raising=False)
     args = argparse.Namespace(

@@ -4,9 +4,11 @@
 import { boot } from "../app.js";
 import { Code } from "../codes.js";
 import { $, h, showError } from "../dom.js";
+import { fillMessage } from "../room/render.js";
 import { ApiError, identity } from "../identity.js";
 import { openLightbox, thumbnail } from "../media.js";
 import { Composer } from "../room/composer.js";
+import { formatWait, loadBlocked, moderationView } from "../room/moderation.js";
 import { createRoomState } from "../room/state.js";
 import { Timeline } from "../room/timeline.js";
 
@@ -51,8 +53,22 @@ const composer = new Composer({
     files: $("#attach-input"),
     tray: $("#tray"),
     dropZone: $(".room"),
+    lock: $("#composer-lock"),
   },
 });
+view.blocked = new Set();
+Object.assign(
+  view,
+  moderationView({
+    state,
+    view,
+    roomId,
+    redraw: () => {
+      for (const { data, el } of state.shown.values()) fillMessage(el, data, view);
+    },
+    notice: (text) => ($("#mod-notice").textContent = text),
+  }),
+);
 const typists = new Map(); // display name -> timer clearing it
 
 // --- presence, typing, reads ---------------------------------------------------------------
@@ -104,7 +120,25 @@ socket.on("error", (error) => {
   if (error.code === Code.NOT_FOUND && !socket.isJoined(roomId)) $("#history-status").textContent = "This room does not exist.";
   else showError($("#composer-error"), error);
 });
-socket.on("status", (status) => !status.connected && presenceStale());
+socket.on("status", (status) => {
+  if (!status.connected) presenceStale();
+  if (status.fatal) {
+    composer.lock(status.fatal, { kind: "fatal" });
+    composer.failPending(status.fatal);
+  }
+});
+// The room changed (slow mode, closed, blocked): only the fields shared by every reader.
+socket.on("room", ({ room: changed }) => {
+  if (changed.id !== roomId || !state.room) return;
+  for (const key of ["slow_mode", "is_closed", "blocked"]) if (key in changed) state.room[key] = changed[key];
+  showRoomState();
+});
+socket.on("left", ({ room, reason }) => {
+  if (room !== roomId || reason !== "kicked") return;
+  composer.lock("Staff removed you from this room and muted you", { until: Date.now() + 600_000, kind: "muted" });
+  // Still readable (a public room is, over HTTP too); the mute keeps them quiet.
+  socket.join(roomId, Math.max(0, ...[...state.shown.values()].map(({ data }) => data.rev)));
+});
 socket.on("joined", (joined) => {
   if (joined.room !== roomId) return;
   showPresence(joined);
@@ -113,6 +147,7 @@ socket.on("joined", (joined) => {
 socket.on("presence", (presence) => presence.room === roomId && showPresence(presence));
 socket.on("typing", ({ room, user }) => {
   if (room !== roomId || user.id === me?.id) return;
+  if (view.collapseBlocked && view.blocked.has(user.id)) return; // nothing from blocked users
   clearTimeout(typists.get(user.display_name));
   typists.set(
     user.display_name,
@@ -146,7 +181,6 @@ try {
 state.room = room;
 document.title = `${room.peer ? room.peer.display_name : room.name} · Realtime Chat`;
 $("#room-title").textContent = room.kind === "direct" ? (room.peer ? room.peer.display_name : "Conversation") : room.name;
-$("#room-sub").textContent = room.kind === "direct" ? (room.listing ? `About: ${room.listing.title}` : "About a listing that was removed") : "Public room";
 if (room.kind === "direct" && room.listing) showListingCard(room.listing, room.peer);
 
 // A direct room's header: the listing it is about (photo, title, status) and the peer.
@@ -165,11 +199,23 @@ function showListingCard(listing, peer) {
   );
   card.hidden = false;
 }
-if (room.is_closed) {
-  composer.hide();
-  $("#history-status").textContent = "This room is closed.";
+
+function showRoomState() {
+  const current = state.room;
+  const about = current.kind === "direct" ? (current.listing ? `About: ${current.listing.title}` : "About a listing that was removed") : "Public room";
+  $("#room-sub").textContent = current.slow_mode ? `${about} · slow mode: one message every ${formatWait(current.slow_mode)}` : about;
+  if (current.is_closed) {
+    composer.hide();
+    $("#history-status").textContent = "This room is closed.";
+  }
+  if (current.blocked) composer.lock("You and this person have blocked one another; messages cannot be sent.", { kind: "blocked" });
+  else composer.unlock("blocked");
 }
+view.blocked = await loadBlocked();
+view.collapseBlocked = room.kind === "public";
+showRoomState();
 state.peerRead = room.peer_last_read_seq || 0;
+if (socket.status.fatal) composer.lock(socket.status.fatal, { kind: "fatal" }); // before we listened
 let cursor;
 if (openAt) {
   // Changes after the room was read are replayed from its counter; the list itself pages

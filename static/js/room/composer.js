@@ -8,12 +8,13 @@ import { Code } from "../codes.js";
 import { limits } from "../config.js";
 import { h, ready, showError } from "../dom.js";
 import { fitted, uploadFile } from "../media.js";
+import { formatWait } from "./moderation.js";
 import { fillMessage, markFailed, renderPending } from "./render.js";
 
 const ATTACHMENTS_MAX = 4; // PROTOCOL.md: a message has at most 4
 
 export class Composer {
-  // els: { form, input, error, notice, replyBar, mentionList, attach, files, tray, dropZone }
+  // els: { form, input, error, notice, replyBar, mentionList, attach, files, tray, dropZone, lock }
   constructor({ state, socket, timeline, view, els }) {
     this.state = state;
     this.socket = socket;
@@ -41,8 +42,13 @@ export class Composer {
       this.#typed();
       this.mentions.update();
     });
-    socket.on("failed", ({ ref, detail }) => this.#failed(ref, detail));
+    socket.on("failed", (frame) => {
+      this.#failed(frame.ref, frame.detail);
+      if (frame.room === state.id) this.#refused(frame);
+    });
     this.#setupImages();
+    this.lockTimer = null;
+    this.lockReason = null;
     socket.on("held", ({ room, until }) => room === state.id && this.#held(until));
     // Usable from here (its handlers exist); sends made before the room has joined wait in
     // the socket's queue.
@@ -51,6 +57,48 @@ export class Composer {
 
   hide() {
     this.els.form.hidden = true;
+  }
+
+  // Sends cannot go through (muted, blocked, banned): say why — and for how long, counting
+  // down, when it ends by itself — with the composer disabled meanwhile.
+  lock(reason, { until = null, kind = "other" } = {}) {
+    const { form, lock } = this.els;
+    clearInterval(this.lockTimer);
+    this.lockReason = kind;
+    for (const control of form.querySelectorAll("button, textarea")) control.disabled = true;
+    const tick = () => {
+      if (until === null) {
+        lock.textContent = reason;
+      } else {
+        const seconds = Math.ceil((until - Date.now()) / 1000);
+        if (seconds <= 0) return this.unlock(kind);
+        lock.textContent = `${reason} — ${formatWait(seconds)} left`;
+      }
+      lock.hidden = false;
+    };
+    tick();
+    if (until !== null) this.lockTimer = setInterval(tick, 1000);
+  }
+
+  unlock(kind = null) {
+    if (kind !== null && this.lockReason !== kind) return;
+    clearInterval(this.lockTimer);
+    this.lockReason = null;
+    this.els.lock.hidden = true;
+    ready(this.els.form);
+  }
+
+  // Every bubble still waiting fails with `detail` (the socket will not send them).
+  failPending(detail) {
+    for (const clientId of [...this.state.pending.keys()]) this.#failed(clientId, detail);
+  }
+
+  #refused(frame) {
+    if (frame.code === Code.MUTED) {
+      this.lock("Staff muted you in this room", { until: Date.now() + (frame.retry_after || 60) * 1000, kind: "muted" });
+    } else if (frame.code === Code.BLOCKED) {
+      this.lock("You and this person have blocked one another; messages cannot be sent.", { kind: "blocked" });
+    }
   }
 
   focus() {
@@ -244,7 +292,7 @@ export class Composer {
         notice.hidden = true;
         return;
       }
-      notice.textContent = `sending too fast — ${seconds} s`;
+      notice.textContent = this.state.room?.slow_mode ? `slow mode — next send in ${seconds} s` : `sending too fast — ${seconds} s`;
       notice.hidden = false;
     };
     tick();

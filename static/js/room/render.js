@@ -1,7 +1,8 @@
 // A message as a list item. User text only ever becomes text nodes (see dom.js).
 // `view` is { me, onEdit(el, message), onDelete(message), onReply(message), onJump(reply),
 // onReact(message, emoji, on), onOpen(attachment, opener), onStale(message) (an image of it
-// failed to load) }.
+// failed to load), and (room/moderation.js) blocked: Set of user ids, collapseBlocked,
+// onReport(el, message), onBlock(user), onMute(message, seconds), onKick(message) }.
 
 import { fullTime, h, linkified, timeOf } from "../dom.js";
 import { thumbnail } from "../media.js";
@@ -35,9 +36,18 @@ export function fillMessage(el, message, view) {
     h("time", { datetime: message.created_at, title: fullTime(message.created_at) }, timeOf(message.created_at)),
     message.edited_at && !message.deleted ? h("span", { class: "edited", title: fullTime(message.edited_at) }, "edited") : null,
   );
+  const hiddenAsBlocked = !mine && view.collapseBlocked && view.blocked?.has(message.author.id) && el.dataset.revealed !== "true";
   const body = message.deleted
     ? h("div", { class: "body tombstone" }, "message deleted")
-    : h("div", { class: "body" }, withMentions(linkified(message.body), view.me));
+    : hiddenAsBlocked
+      ? h(
+          "div",
+          { class: "body tombstone blocked-message" },
+          "message from a blocked user ",
+          h("button", { type: "button", class: "link", onclick: () => ((el.dataset.revealed = "true"), fillMessage(el, message, view)) }, "Show"),
+        )
+      : h("div", { class: "body" }, withMentions(linkified(message.body), view.me));
+  el.classList.toggle("from-blocked", Boolean(hiddenAsBlocked));
   const actions = h("div", { class: "actions" });
   if (!message.deleted) {
     actions.append(
@@ -51,7 +61,20 @@ export function fillMessage(el, message, view) {
   if (!message.deleted && (mine || view.me?.is_staff)) {
     actions.append(h("button", { type: "button", class: "link", onclick: () => view.onDelete(message) }, "Delete"));
   }
-  const images = message.deleted ? null : gallery(message.attachments, view.onOpen, () => view.onStale?.(message));
+  if (!message.deleted && !mine && view.onReport) {
+    actions.append(h("button", { type: "button", class: "link", onclick: () => view.onReport(el, message) }, "Report"));
+    if (!view.blocked?.has(message.author.id)) {
+      actions.append(h("button", { type: "button", class: "link", onclick: () => view.onBlock(message.author) }, "Block"));
+    }
+  }
+  if (!mine && view.me?.is_staff && view.onMute) {
+    actions.append(
+      h("button", { type: "button", class: "link staff", onclick: () => view.onMute(message, 600) }, "Mute 10 min"),
+      h("button", { type: "button", class: "link staff", onclick: () => view.onMute(message, 3600) }, "Mute 1 h"),
+      h("button", { type: "button", class: "link staff", onclick: () => view.onKick(message) }, "Kick"),
+    );
+  }
+  const images = message.deleted || hiddenAsBlocked ? null : gallery(message.attachments, view.onOpen, () => view.onStale?.(message));
   const parts = [
     meta,
     message.reply_to ? replyPreview(message.reply_to, view) : null,
