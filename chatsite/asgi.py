@@ -50,6 +50,12 @@ from django.urls import path  # noqa: E402
 from chatsite.middleware import JwtAuthMiddleware, origin_checked  # noqa: E402
 from messaging.consumers import ChatConsumer  # noqa: E402
 
+if settings.CHAT["TASKS_IN_PROCESS"]:
+    # The embedded default: the task worker runs here, beside the in-process presence.
+    from notifications.worker import start_in_process
+
+    start_in_process()
+
 websocket_urlpatterns = [path("ws/chat/", ChatConsumer.as_asgi())]
 
 application = ProtocolTypeRouter(

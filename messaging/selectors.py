@@ -9,7 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, QuerySet, Subquery, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -59,6 +70,7 @@ class _Summary(TypedDict):
     my_last_read: int
     unread_count: int
     last_message_id: int | None
+    my_muted: bool
 
 
 if TYPE_CHECKING:  # subscripting WithAnnotations fails at run time on Python 3.11
@@ -77,6 +89,7 @@ class RoomSummary:
     last_message: ChatMessage | None
     unread: int
     online: int
+    muted: bool = False  # (v1.1) I muted this room's notifications
 
     @property
     def listing(self) -> Listing | None:
@@ -91,7 +104,8 @@ def rooms_with_summary(*, user: User, kind: str | None = None) -> QuerySet[Summa
     never read in starts at its current end, so the lobby does not greet anyone with
     thousands of "unread" messages.
     """
-    my_read = Membership.objects.filter(room=OuterRef("pk"), user=user).values("last_read_seq")[:1]
+    mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    my_read = mine.values("last_read_seq")[:1]
     unread = (
         ChatMessage.objects.filter(
             room=OuterRef("pk"), seq__gt=OuterRef("my_last_read"), deleted_at__isnull=True
@@ -114,6 +128,9 @@ def rooms_with_summary(*, user: User, kind: str | None = None) -> QuerySet[Summa
         ),
         unread_count=Coalesce(Subquery(unread), 0, output_field=IntegerField()),
         last_message_id=Subquery(last),
+        my_muted=Coalesce(
+            Subquery(mine.values("muted")[:1]), Value(False), output_field=BooleanField()
+        ),
     )
 
 
@@ -141,6 +158,7 @@ def room_summaries(*, rooms: Sequence[SummarizedRoom], user: User) -> list[RoomS
                 last_message=messages.get(room.last_message_id) if room.last_message_id else None,
                 unread=room.unread_count,
                 online=online.get(room.id, 0),
+                muted=room.my_muted,
             )
         )
     return summaries

@@ -88,6 +88,7 @@ class RoomSerializer(serializers.Serializer[RoomSummary]):
     unread = serializers.IntegerField(help_text="Messages by others after my last read.")
     online = serializers.IntegerField(help_text="Distinct users present.")
     is_closed = serializers.BooleanField(source="room.is_closed")
+    muted = serializers.BooleanField(help_text="(v1.1) I muted this room's notifications.")
 
 
 def room_data(summary: RoomSummary) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 
 import { $, ready, showError } from "./dom.js";
 import { identity } from "./identity.js";
+import { registerServiceWorker, setupHiddenNotifications, setupPushOffer, setupUnread, turnOffPush } from "./notify.js";
 import { roomsOfKind } from "./rooms.js";
 import { ChatSocket } from "./socket.js";
 
@@ -19,6 +20,10 @@ export async function boot() {
   const socket = new ChatSocket();
   setupBanner(socket);
   setupInboxBadge(socket);
+  const unread = setupUnread(socket);
+  setupHiddenNotifications(socket, me, unread);
+  registerServiceWorker(); // registering asks nothing; permission waits for a click
+  setupPushOffer($("#push-offer"));
   // Another tab logged in or out: this one follows.
   window.addEventListener("storage", (event) => {
     if (event.key === "chat.user" && event.oldValue && event.newValue) {
@@ -47,10 +52,17 @@ function setupAccountMenu(me) {
       }
     });
   onSubmit(claim, (username, password) => identity.claim(username, password));
-  onSubmit($("#login-form"), (username, password) => identity.login(username, password));
+  // Signing in as someone else or out: this browser's pushes stop first.
+  onSubmit($("#login-form"), async (username, password) => {
+    await turnOffPush().catch(() => {});
+    return identity.login(username, password);
+  });
   ready(claim);
   ready($("#login-form"));
-  $("#logout").addEventListener("click", () => identity.logout());
+  $("#logout").addEventListener("click", async () => {
+    await turnOffPush().catch(() => {});
+    identity.logout();
+  });
 }
 
 function setupBanner(socket) {

@@ -126,6 +126,32 @@ state.room = room;
 document.title = `${room.peer ? room.peer.display_name : room.name} · Realtime Chat`;
 $("#room-title").textContent = room.kind === "direct" ? (room.peer ? room.peer.display_name : "Conversation") : room.name;
 $("#room-sub").textContent = room.kind === "direct" ? (room.listing ? `About: ${room.listing.title}` : "About a listing that was removed") : "Public room";
+setupMute(room);
+
+// Mute: no notify, push or e-mail from this room (its unread count stays).
+function setupMute(current) {
+  const button = $("#mute");
+  let muted = Boolean(current.muted);
+  const show = () => {
+    button.textContent = muted ? "Unmute notifications" : "Mute notifications";
+    button.setAttribute("aria-pressed", String(muted));
+    button.hidden = false;
+  };
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await identity.api(muted ? "DELETE" : "PUT", `/api/rooms/${roomId}/mute/`);
+      muted = !muted;
+      document.dispatchEvent(new Event("chat:muted"));
+    } catch (error) {
+      showError($("#composer-error"), error);
+    } finally {
+      button.disabled = false;
+      show();
+    }
+  });
+  show();
+}
 if (room.is_closed) {
   composer.hide();
   $("#history-status").textContent = "This room is closed.";
