@@ -156,7 +156,7 @@ export async function turnOffPush() {
 
 export async function pushState() {
   if (!pushSupported()) return "unsupported";
-  if (Notification.permission === "denied") return "blocked";
+  if (Notification.permission === "denied") return "denied";
   const registration = await navigator.serviceWorker.getRegistration("/");
   const subscription = registration && (await registration.pushManager.getSubscription());
   return subscription && Notification.permission === "granted" ? "on" : "off";
@@ -166,8 +166,8 @@ export function setupPushOffer(button) {
   const update = async () => {
     const state = await pushState();
     button.hidden = state === "on" || state === "unsupported";
-    button.disabled = state === "blocked";
-    button.title = state === "blocked" ? "Notifications are blocked in this browser's site settings" : "";
+    button.disabled = state === "denied";
+    button.title = state === "denied" ? "Notifications are blocked in this browser's site settings" : "";
   };
   button.addEventListener("click", async () => {
     button.disabled = true;

@@ -28,9 +28,9 @@ function show(settings) {
 async function showPush() {
   const state = await pushState();
   $("#push").checked = state === "on" && current.notify_push;
-  $("#push").disabled = state === "unsupported" || state === "blocked";
+  $("#push").disabled = state === "unsupported" || state === "denied";
   $("#push-state").textContent =
-    state === "unsupported" ? "This browser cannot receive push notifications." : state === "blocked" ? "Blocked in this browser's site settings." : "";
+    state === "unsupported" ? "This browser cannot receive push notifications." : state === "denied" ? "Blocked in this browser's site settings." : "";
 }
 
 form.addEventListener("submit", async (event) => {

@@ -1,0 +1,53 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import threading
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.changed = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.changed:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self.changed.notify_all()
+        return "250 OK"
+
+    def wait(self, count: int, timeout: float = 20) -> list[EmailMessage]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.messages) >= count, timeout), self.messages
+        return self.messages
+
+
+def start_smtp() -> tuple[Controller, Inbox]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    return controller, inbox
+
+
+def smtp_port(controller: Controller) -> int:
+    return controller.server.sockets[0].getsockname()[1]
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    """(plain text, HTML) of a digest."""
+    plain = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert plain is not None and html is not None
+    return plain.get_content(), html.get_content()
+
+
+def links(text: str) -> list[str]:
+    return re.findall(r"https?://[^\s<>\"]+", text)
