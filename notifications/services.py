@@ -227,7 +227,7 @@ def message_deliver(*, message_id: int, mentioned_user_ids: Sequence[int]) -> in
         users = rules.recipients(message=message, mentioned_user_ids=mentioned_user_ids)
         prefs = {p.user_id: p for p in NotificationSettings.objects.filter(user_id__in=users)}
         pushable = rules.absent_from_room(room_id=message.room_id, user_ids=users)
-        pushable = {u for u in pushable if prefs[u].notify_push} if prefs else pushable
+        pushable = {u for u in pushable if u not in prefs or prefs[u].notify_push}
         subscriptions = list(PushSubscription.objects.filter(user_id__in=pushable))
         mailable = [u for u in users if _digest_wanted(prefs.get(u))]
         owed = {s.user_id for s in subscriptions} | set(mailable)

@@ -55,7 +55,7 @@ class Received:
     payload: dict[str, Any]
     headers: dict[str, str]
     answered: int
-    completed: bool  # the sender was still connected when the answer went out
+    completed: bool | None  # False: the sender was gone when the answer went out (killed)
 
 
 class PushService:
@@ -134,9 +134,12 @@ class PushService:
             self.hold.discard(name)
             self.held.set()
             self.release.wait(60)
-        completed = self.answer(request, status)
+        # Recorded before the answer: the sender may look as soon as it has it.
+        record = Received(name, payload, {k.lower(): v for k, v in request.headers.items()}, status, None)
         with self.changed:
-            self.received.append(Received(name, payload, dict(request.headers), status, completed))
+            self.received.append(record)
+        record.completed = self.answer(request, status)
+        with self.changed:
             self.changed.notify_all()
 
     @staticmethod
@@ -160,7 +163,7 @@ class PushService:
     # --- for the tests --------------------------------------------------------------------
 
     def delivered(self, name: str | None = None) -> list[Received]:
-        return [r for r in self.received if r.answered == 201 and r.completed and (name is None or r.name == name)]
+        return [r for r in self.received if r.answered == 201 and r.completed is not False and (name is None or r.name == name)]
 
     def wait(self, predicate: Any, timeout: float = 20) -> None:
         with self.changed:
