@@ -354,7 +354,7 @@ def push_retry_run(*, delivery_id: int) -> int:
 def digest_schedule(*, user_id: int, after: datetime) -> None:
     """Make sure a digest task will look at this user's notices ``CHAT_EMAIL_DELAY`` after
     ``after`` — one task per user at a time (``digest_due_at``), not one per message."""
-    due = after + timedelta(seconds=settings.CHAT["EMAIL_DELAY"])
+    due = max(after + timedelta(seconds=settings.CHAT["EMAIL_DELAY"]), timezone.now())
     if NotificationSettings.objects.filter(user_id=user_id, digest_due_at__isnull=True).update(
         digest_due_at=due
     ):

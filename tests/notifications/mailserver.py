@@ -11,6 +11,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from ops.procs import free_port
+
 
 class Inbox:
     def __init__(self) -> None:
@@ -32,13 +34,13 @@ class Inbox:
 
 def start_smtp() -> tuple[Controller, Inbox]:
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     return controller, inbox
 
 
 def smtp_port(controller: Controller) -> int:
-    return controller.server.sockets[0].getsockname()[1]
+    return int(controller.port)
 
 
 def parts(message: EmailMessage) -> tuple[str, str]:
