@@ -250,7 +250,7 @@ def message_deliver(*, message_id: int, mentioned_user_ids: Sequence[int]) -> in
     sent = 0
     pending = PushDelivery.objects.filter(
         notice__message_id=message.pk, state=PushDelivery.PENDING, attempts=0
-    ).select_related("subscription")
+    ).select_related("subscription", "notice").order_by("pk")
     for delivery in pending:
         sent += push_attempt(delivery=delivery, payload=payload)
     return sent
