@@ -25,7 +25,8 @@ if (window.PushManager) {
   const subscribe = PushManager.prototype.subscribe;
   PushManager.prototype.subscribe = function (options) {
     const key = new Uint8Array(options.applicationServerKey);
-    window.__subscribed.push(btoa(String.fromCharCode(...key)).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, ""));
+    const b64 = btoa(String.fromCharCode(...key));
+    window.__subscribed.push(b64.replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, ""));
     return subscribe.call(this, options);
   };
 }
@@ -53,7 +54,10 @@ def test_service_worker_registers_and_permission_waits_for_a_click(site, person)
     offer = page.locator("#push-offer")
     expect(offer).to_be_visible()
     assert page.evaluate("window.__asked") == 0  # never asked on load
-    key = page.evaluate("fetch('/api/push/key/', {headers: {Authorization: 'Bearer ' + localStorage.getItem('chat.access')}}).then((r) => r.json())")
+    key = page.evaluate(
+        "fetch('/api/push/key/', {headers: {Authorization: 'Bearer ' + "
+        "localStorage.getItem('chat.access')}}).then((r) => r.json())"
+    )
     offer.click()
     page.wait_for_function("window.__subscribed.length === 1")
     assert page.evaluate("window.__asked") == 1

@@ -28,7 +28,9 @@ class Inbox:
 
     def wait(self, count: int, timeout: float = 20) -> list[EmailMessage]:
         with self.changed:
-            assert self.changed.wait_for(lambda: len(self.messages) >= count, timeout), self.messages
+            assert self.changed.wait_for(lambda: len(self.messages) >= count, timeout), (
+                self.messages
+            )
         return self.messages
 
 

@@ -38,7 +38,9 @@ class Browser:
     """One browser's push subscription: its keys, as ``PushManager.subscribe`` makes them."""
 
     name: str
-    key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
     auth: bytes = field(default_factory=lambda: os.urandom(16))
 
     def subscription(self, base_url: str) -> dict[str, Any]:
@@ -117,7 +119,9 @@ class PushService:
             self.check_vapid(request.headers.get("Authorization", ""))
             assert request.headers["Content-Encoding"] == "aes128gcm"
             browser = self.browsers[name]
-            plain = http_ece.decrypt(body, private_key=browser.key, auth_secret=browser.auth, version="aes128gcm")
+            plain = http_ece.decrypt(
+                body, private_key=browser.key, auth_secret=browser.auth, version="aes128gcm"
+            )
             payload = json.loads(plain)
         except Exception as exc:  # a malformed push is a test failure, reported by the test
             self.errors.append(f"{name}: {exc!r}")
@@ -135,7 +139,9 @@ class PushService:
             self.held.set()
             self.release.wait(60)
         # Recorded before the answer: the sender may look as soon as it has it.
-        record = Received(name, payload, {k.lower(): v for k, v in request.headers.items()}, status, None)
+        record = Received(
+            name, payload, {k.lower(): v for k, v in request.headers.items()}, status, None
+        )
         with self.changed:
             self.received.append(record)
         record.completed = self.answer(request, status)
@@ -163,8 +169,15 @@ class PushService:
     # --- for the tests --------------------------------------------------------------------
 
     def delivered(self, name: str | None = None) -> list[Received]:
-        return [r for r in self.received if r.answered == 201 and r.completed is not False and (name is None or r.name == name)]
+        return [
+            r
+            for r in self.received
+            if r.answered == 201 and r.completed is not False and (name is None or r.name == name)
+        ]
 
     def wait(self, predicate: Any, timeout: float = 20) -> None:
         with self.changed:
-            assert self.changed.wait_for(lambda: predicate(self), timeout), (self.received, self.errors)
+            assert self.changed.wait_for(lambda: predicate(self), timeout), (
+                self.received,
+                self.errors,
+            )

@@ -44,9 +44,10 @@ def test_settings_default_and_patch(guest_client):
     assert response.json()["notify_email"] == "off"
     assert response.json()["notify_push"] is False
     assert response.json()["language"] == "ko"
-    assert client.patch("/api/me/settings/", {"language": None}, format="json").json()[
-        "language"
-    ] is None
+    assert (
+        client.patch("/api/me/settings/", {"language": None}, format="json").json()["language"]
+        is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -109,7 +110,9 @@ def test_subscribe_and_unsubscribe(guest_client, settings):
     other = guest_client()
     assert other.post("/api/push/subscriptions/", body, format="json").status_code == 201
     assert PushSubscription.objects.get().user == other.user
-    response = other.delete("/api/push/subscriptions/", {"endpoint": body["endpoint"]}, format="json")
+    response = other.delete(
+        "/api/push/subscriptions/", {"endpoint": body["endpoint"]}, format="json"
+    )
     assert response.status_code == 204
     assert not PushSubscription.objects.exists()
 

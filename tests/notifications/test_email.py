@@ -89,7 +89,9 @@ def test_forged_or_expired_verification_links_change_nothing(smtp, guest_client)
 
 def test_digest_lists_unread_direct_messages_and_unsubscribes_in_one_click(smtp, owner, settings):
     settings.CHAT = {**settings.CHAT, "EMAIL_DELAY": 0.0, "EMAIL_INTERVAL": 3600.0}
-    a = direct_room(listing=ListingFactory(owner=owner, title="Camping tent"), borrower=UserFactory())
+    a = direct_room(
+        listing=ListingFactory(owner=owner, title="Camping tent"), borrower=UserFactory()
+    )
     b = direct_room(listing=ListingFactory(owner=owner, title="Kayak"), borrower=UserFactory())
     borrower_a = Membership.objects.get(room=a, role=Membership.BORROWER).user
     borrower_b = Membership.objects.get(room=b, role=Membership.BORROWER).user
@@ -132,9 +134,13 @@ def test_forged_unsubscribe_changes_nothing(owner):
     token = services.email_token(
         user_id=owner.id, email="owner@example.com", salt=services.UNSUBSCRIBE_SALT
     )
-    for bad in (token[:-3] + "abc", "nope", services.email_token(
-        user_id=owner.id, email="other@example.com", salt=services.UNSUBSCRIBE_SALT
-    )):
+    for bad in (
+        token[:-3] + "abc",
+        "nope",
+        services.email_token(
+            user_id=owner.id, email="other@example.com", salt=services.UNSUBSCRIBE_SALT
+        ),
+    ):
         page = Client().post(f"/email/unsubscribe/{bad}/")
         assert page.status_code == 400 and b'data-outcome="invalid"' in page.content
     assert NotificationSettings.objects.get(user=owner).notify_email == "digest"

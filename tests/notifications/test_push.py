@@ -1,6 +1,7 @@
 """The push rule end to end in this process: a real loopback push service checks VAPID and
 decrypts each push; tasks run as the worker runs them (conftest.run_due_tasks)."""
 
+import itertools
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -32,9 +33,12 @@ def subscribe(push_service, user, name):
     return browser
 
 
-def send(room, author, body, n=[0]):
-    n[0] += 1
-    message, _ = message_send(room_id=room.id, author=author, body=body, client_id=f"c{n[0]}")
+CLIENT_IDS = itertools.count()
+
+
+def send(room, author, body):
+    client_id = f"c{next(CLIENT_IDS)}"
+    message, _ = message_send(room_id=room.id, author=author, body=body, client_id=client_id)
     return message
 
 
@@ -78,7 +82,13 @@ def test_no_push_to_a_user_joined_to_the_room(push_service, pair):
     room, owner, borrower = pair
     subscribe(push_service, owner, "laptop")
     send(room, borrower, "hello")
-    user = {"id": owner.id, "nickname": owner.nickname, "tag": owner.tag, "display_name": owner.display_name, "is_guest": True}
+    user = {
+        "id": owner.id,
+        "nickname": owner.nickname,
+        "tag": owner.tag,
+        "display_name": owner.display_name,
+        "is_guest": True,
+    }
     async_to_sync(ephemeral.get_store().presence_add)(room.id, user)
     run_due_tasks()
     assert push_service.received == []
@@ -161,7 +171,7 @@ def test_a_push_service_down_is_retried(settings, pair):
 
 def test_the_send_path_enqueues_in_its_own_transaction(pair):
     """A direct message and its delayed notification commit together."""
-    room, owner, borrower = pair
+    room, _, borrower = pair
     send(room, borrower, "hello")
     (task,) = tasks_pending("deliver_message")
     assert task.run_after > timezone.now()  # CHAT_PUSH_DELAY

@@ -22,7 +22,9 @@ from tests.servers import ROOT, start_server
 pytestmark = pytest.mark.timeout(120)
 
 
-def start_worker(env: dict[str, str], log: Path, worker_id: str = "test-worker") -> subprocess.Popen:
+def start_worker(
+    env: dict[str, str], log: Path, worker_id: str = "test-worker"
+) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", "chat_worker", "--worker-id", worker_id, "--interval", "0.1"],
         cwd=ROOT,
@@ -61,9 +63,13 @@ def make_site(tmp: Path, push: PushService, **extra: str):
 def conversation(base: str, push: PushService, browsers: list[str]) -> tuple[dict, dict, int]:
     """An owner with push subscriptions (one per browser) and a borrower in their room."""
     owner, borrower = guest(base), guest(base)
-    status, listing = http("POST", f"{base}/api/listings/", {"title": "Camping tent"}, owner["access"])
+    status, listing = http(
+        "POST", f"{base}/api/listings/", {"title": "Camping tent"}, owner["access"]
+    )
     assert status == 201, listing
-    status, room = http("POST", f"{base}/api/listings/{listing['id']}/chat/", None, borrower["access"])
+    status, room = http(
+        "POST", f"{base}/api/listings/{listing['id']}/chat/", None, borrower["access"]
+    )
     assert status == 201, room
     for name in browsers:
         body = push.browser(name).subscription(push.base_url)
@@ -85,7 +91,9 @@ async def say(server, token: str, room: int, body: str) -> None:
 
 def subscriptions(db: Path) -> list[str]:
     with sqlite3.connect(db) as conn:
-        return [row[0] for row in conn.execute("SELECT endpoint FROM notifications_pushsubscription")]
+        return [
+            row[0] for row in conn.execute("SELECT endpoint FROM notifications_pushsubscription")
+        ]
 
 
 async def test_worker_pushes_and_a_410_removes_the_subscription(tmp_path, push_service):
@@ -106,14 +114,21 @@ async def test_worker_pushes_and_a_410_removes_the_subscription(tmp_path, push_s
         await say(server, borrower["access"], room, "Hello?")
         push_service.wait(lambda s: len(s.delivered("laptop")) == 2)
         push_service.wait(lambda s: any(r.answered == 410 for r in s.received))
-        until(lambda: subscriptions(tmp_path / "db.sqlite3") == [f"{push_service.base_url}/push/laptop"], what="410 cleanup")
+        until(
+            lambda: (
+                subscriptions(tmp_path / "db.sqlite3") == [f"{push_service.base_url}/push/laptop"]
+            ),
+            what="410 cleanup",
+        )
     finally:
         worker.terminate()
         worker.wait(10)
         server.stop()
 
 
-async def test_a_worker_killed_mid_push_sends_nothing_twice_and_loses_nothing(tmp_path, push_service):
+async def test_a_worker_killed_mid_push_sends_nothing_twice_and_loses_nothing(
+    tmp_path, push_service
+):
     env = make_site(tmp_path, push_service, CHAT_TASKS_IN_PROCESS="false")
     server = start_server("uvicorn", env, tmp_path / "server.log")
     worker = start_worker(env, tmp_path / "worker.log")
@@ -125,7 +140,9 @@ async def test_a_worker_killed_mid_push_sends_nothing_twice_and_loses_nothing(tm
         worker.send_signal(signal.SIGKILL)  # …until the worker is killed in the middle of it
         worker.wait(10)
         push_service.release.set()
-        push_service.wait(lambda s: any(r.name == "second" and r.completed is False for r in s.received))
+        push_service.wait(
+            lambda s: any(r.name == "second" and r.completed is False for r in s.received)
+        )
         assert len(push_service.delivered("first")) == 1
         assert push_service.delivered("second") == []
 
@@ -136,7 +153,12 @@ async def test_a_worker_killed_mid_push_sends_nothing_twice_and_loses_nothing(tm
         push_service.wait(lambda s: len(s.delivered()) == 4)
         bodies = [(r.name, r.payload["body"]) for r in push_service.delivered()]
         assert sorted(bodies) == sorted(
-            [("first", "Deal?"), ("second", "Deal?"), ("first", "After the restart"), ("second", "After the restart")]
+            [
+                ("first", "Deal?"),
+                ("second", "Deal?"),
+                ("first", "After the restart"),
+                ("second", "After the restart"),
+            ]
         )
         assert push_service.errors == []
     finally:
