@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
@@ -61,6 +61,13 @@ _thread: threading.Thread | None = None
 def start_in_process(*, interval: float = 0.5) -> None:
     """The embedded default: one worker thread in this (the only) server process, which
     also holds the in-process presence the push rule asks."""
+    try:
+        _start_in_process(interval=interval)
+    except DatabaseError as exc:  # e.g. not migrated yet: serve anyway, say why
+        log.warning("background tasks not started (%s): run manage.py migrate", exc)
+
+
+def _start_in_process(*, interval: float) -> None:
     global _thread
     with _started:
         if _thread is not None:

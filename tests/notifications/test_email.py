@@ -175,3 +175,19 @@ def test_messages_younger_than_the_delay_wait(smtp, owner, settings):
     # Run it early (as a clock that jumped would): it lists nothing yet and re-schedules.
     services.digest_run(user_id=owner.id)
     assert smtp.messages == []
+
+
+def test_a_digest_decided_before_a_crash_is_sent_once_by_the_rerun(smtp, owner, settings):
+    """The worker died after committing the digest's record and before the SMTP send: the
+    task's re-run sends that digest, once, and lists nothing twice."""
+    settings.CHAT = {**settings.CHAT, "EMAIL_DELAY": 0.0}
+    room = direct_room(listing=ListingFactory(owner=owner), borrower=UserFactory())
+    borrower = Membership.objects.get(room=room, role=Membership.BORROWER).user
+    message, _ = message_send(room_id=room.id, author=borrower, body="once", client_id="1")
+    services.message_deliver(message_id=message.id, mentioned_user_ids=[])
+    decided = services._digest_decide(user_id=owner.id)  # committed; then the "crash"
+    assert decided is not None and smtp.messages == []
+    assert services.digest_run(user_id=owner.id) == 1  # the re-run
+    assert services.digest_run(user_id=owner.id) == 0  # and again: nothing more
+    (mail,) = smtp.wait(1)
+    assert "once" in parts(mail)[0]

@@ -175,3 +175,19 @@ def test_the_send_path_enqueues_in_its_own_transaction(pair):
     send(room, borrower, "hello")
     (task,) = tasks_pending("deliver_message")
     assert task.run_after > timezone.now()  # CHAT_PUSH_DELAY
+
+
+def test_the_worker_sees_presence_of_every_process_through_redis(redis_server, settings):
+    """With Redis, a worker process asks the shared presence (not its own memory)."""
+    settings.CHAT = {**settings.CHAT, "REDIS_URL": redis_server.url}
+    user = {"id": 41, "nickname": "A", "tag": "0001", "display_name": "A#0001", "is_guest": True}
+
+    async def join() -> None:
+        store = ephemeral.get_store()
+        await store.presence_add(7, user)
+        await store.aclose()
+
+    async_to_sync(join)()
+    assert ephemeral.users_present(7) == {41}
+    assert ephemeral.reset_local() is None and ephemeral.users_present(7) == {41}
+    assert ephemeral.users_present(8) == set()
