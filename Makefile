@@ -34,7 +34,7 @@ test: $(STAMP)
 	fi
 
 # A production stack on loopback: PostgreSQL, Redis, $(WORKERS) Daphne workers, nginx with TLS
-# (https://localhost:8443/), the purge scheduler. Needs Debian's postgresql, redis-server, nginx.
+# (https://localhost:8443/), the purge scheduler, the task worker (pushes, e-mail digests). Needs Debian's postgresql, redis-server, nginx.
 WORKERS ?= 2
 prod-up: $(STAMP)
 	$(PY) -m ops.stack up --workers $(WORKERS)
@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(PY) -m bench.storm
 	@for target in uvicorn postgresql; do $(PY) -m bench.history --target $$target || exit 1; done
 	@for target in uvicorn postgresql; do $(PY) -m bench.ack --target $$target || exit 1; done
+	$(PY) -m bench.push
 	$(PY) -m bench.report
 
 lint: $(STAMP)

@@ -74,6 +74,7 @@ def main() -> None:
             worker.wait(30)
         assert push.errors == [], push.errors[:3]
         result = {
+            "target": "worker",
             "count": args.count,
             "send_ms_with_hook": {"p50": percentile(hooked, 50), "p99": percentile(hooked, 99)},
             "send_ms_without_hook": {
