@@ -20,7 +20,7 @@ export async function boot() {
   const socket = new ChatSocket();
   setupBanner(socket);
   setupInboxBadge(socket);
-  const unread = setupUnread(socket);
+  const unread = setupUnread(socket, me);
   setupHiddenNotifications(socket, me, unread);
   registerServiceWorker(); // registering asks nothing; permission waits for a click
   setupPushOffer($("#push-offer"));

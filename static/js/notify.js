@@ -53,7 +53,7 @@ function favicon(total) {
   return canvas.toDataURL("image/png");
 }
 
-export function setupUnread(socket) {
+export function setupUnread(socket, me) {
   let timer = null;
   let rooms = new Map();
   const refresh = async () => {
@@ -71,7 +71,8 @@ export function setupUnread(socket) {
     timer = setTimeout(refresh, 150);
   };
   for (const type of ["notify", "room", "read", "removed"]) socket.on(type, soon);
-  socket.on("message", soon);
+  // A new message by someone else (edits, reactions and my own sends change no count).
+  socket.on("message", ({ message }) => message.rev === message.seq && message.author.id !== (me && me.id) && soon());
   document.addEventListener("chat:muted", soon);
   refresh();
   return { room: (id) => rooms.get(id) };
