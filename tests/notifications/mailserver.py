@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -15,12 +16,31 @@ from ops.procs import free_port
 
 
 class Inbox:
+    """Keeps each message received. ``hold`` (a subject substring): the next such message is
+    held before its answer until ``release`` — and is kept only if the sender is still
+    connected then (a sender killed meanwhile never saw "250": it was not delivered)."""
+
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.dropped: list[EmailMessage] = []
         self.changed = threading.Condition()
+        self.hold: str | None = None
+        self.held = threading.Event()
+        self.release = threading.Event()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        if self.hold is not None and self.hold in str(message["Subject"]):
+            self.hold = None
+            self.held.set()
+            try:
+                while not self.release.is_set():
+                    await asyncio.sleep(0.02)
+            except asyncio.CancelledError:  # aiosmtpd: the sender's connection was lost
+                with self.changed:
+                    self.dropped.append(message)  # type: ignore[arg-type]
+                    self.changed.notify_all()
+                raise
         with self.changed:
             self.messages.append(message)  # type: ignore[arg-type]
             self.changed.notify_all()

@@ -5,17 +5,21 @@ default (Daphne alone, no worker started) pushes too."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.e2e.site import guest, http, migrate, recv, send, site_env, ws_open
+from tests.notifications.mailserver import links, parts, smtp_port, start_smtp
 from tests.notifications.pushservice import PushService
 from tests.servers import ROOT, start_server
 
@@ -176,3 +180,76 @@ async def test_the_embedded_default_pushes_with_no_worker_started(tmp_path, push
         push_service.wait(lambda s: len(s.delivered("laptop")) == 1)
     finally:
         server.stop()
+
+
+async def test_a_worker_killed_mid_email_sends_the_digest_once(tmp_path, push_service):
+    controller, inbox = start_smtp()
+    try:
+        env = make_site(
+            tmp_path,
+            push_service,
+            CHAT_TASKS_IN_PROCESS="false",
+            CHAT_EMAIL_DELAY="0",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=str(smtp_port(controller)),
+        )
+        server = start_server("uvicorn", env, tmp_path / "server.log")
+        worker = start_worker(env, tmp_path / "worker.log")
+        try:
+            base = server.http_url
+            owner, borrower, room = conversation(base, push_service, [])
+            status, _ = http(
+                "POST",
+                f"{base}/api/auth/claim/",
+                {"username": "lender", "password": "a-long-password-1"},
+                owner["access"],
+            )
+            assert status == 200
+            status, _ = http(
+                "PATCH", f"{base}/api/me/settings/", {"email": "l@example.com"}, owner["access"]
+            )
+            assert status == 200
+            (verification,) = inbox.wait(1)
+            link = next(u for u in links(parts(verification)[0]) if "/email/verify/" in u)
+            page = await asyncio.to_thread(fetch_page, base + urlsplit(link).path)
+            assert b'data-outcome="verified"' in page
+            _, prefs = http("GET", f"{base}/api/me/settings/", token=owner["access"])
+            assert prefs["email_verified"] is True
+
+            inbox.hold = "unread"  # the digest's SMTP DATA is held…
+            await say(server, borrower["access"], room, "Is it free?")
+            assert await asyncio.to_thread(inbox.held.wait, 20)
+            worker.send_signal(signal.SIGKILL)  # …and the worker killed in the middle of it
+            worker.wait(10)
+            inbox.release.set()
+            with inbox.changed:
+                assert inbox.changed.wait_for(lambda: len(inbox.dropped) == 1, 20)
+            assert len(inbox.messages) == 1  # only the verification
+
+            worker = start_worker(env, tmp_path / "worker.log")
+            inbox.wait(2)
+            digest = inbox.messages[1]
+            assert "Is it free?" in parts(digest)[0]
+            # Nothing more comes: the restarted worker has no task left (poll its queue).
+            until(lambda: tasks_left(tmp_path / "db.sqlite3") == 0, what="the queue drains")
+            assert len(inbox.messages) == 2
+        finally:
+            worker.terminate()
+            worker.wait(10)
+            server.stop()
+    finally:
+        controller.stop()
+
+
+def fetch_page(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as page:
+        return page.read()
+
+
+def tasks_left(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        (count,) = conn.execute(
+            "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult"
+            " WHERE status IN ('READY', 'RUNNING') AND run_after <= datetime('now', '+1 minute')"
+        ).fetchone()
+    return count
