@@ -27,14 +27,14 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 		echo "== the database suites again, on PostgreSQL =="; \
-		TEST_DATABASE=postgresql $(PY) -m pytest tests/accounts tests/rooms tests/moderation tests/messaging tests/images $(PYTEST_ARGS); \
+		TEST_DATABASE=postgresql $(PY) -m pytest tests/accounts tests/rooms tests/moderation tests/messaging tests/images tests/notifications/test_api.py tests/notifications/test_push.py tests/notifications/test_email.py $(PYTEST_ARGS); \
 	else \
 		echo "PostgreSQL binaries not found: skipped the PostgreSQL run (.ci/run installs them)"; \
 		if [ "$$CI" = "true" ]; then exit 1; fi; \
 	fi
 
 # A production stack on loopback: PostgreSQL, Redis, $(WORKERS) Daphne workers, nginx with TLS
-# (https://localhost:8443/), the purge scheduler. Needs Debian's postgresql, redis-server, nginx.
+# (https://localhost:8443/), the purge scheduler, the task worker (pushes, e-mail digests). Needs Debian's postgresql, redis-server, nginx.
 WORKERS ?= 2
 prod-up: $(STAMP)
 	$(PY) -m ops.stack up --workers $(WORKERS)
@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(PY) -m bench.images
 	$(PY) -m bench.rules
 	$(PY) -m bench.pow
+	$(PY) -m bench.push
 	$(PY) -m bench.report
 
 lint: $(STAMP)

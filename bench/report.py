@@ -118,6 +118,15 @@ def report(results: dict[tuple[str, str], dict]) -> str:
                 f"{ms(median['ack_p50_ms'])}, p99 {ms(median['ack_p99_ms'])}; "
                 f"unacked {result['unacked_total']} |"
             )
+        elif scenario == "push":
+            rows.append(
+                f"| {result['count']} pushes | {target} | drained in "
+                f"{result['worker_seconds']:.1f} s ({result['pushes_per_second']:.0f}/s); "
+                f"message_send p50/p99 with the hook {ms(result['send_ms_with_hook']['p50'])}/"
+                f"{ms(result['send_ms_with_hook']['p99'])}, without "
+                f"{ms(result['send_ms_without_hook']['p50'])}/"
+                f"{ms(result['send_ms_without_hook']['p99'])} |"
+            )
     if rows:
         lines += ["| scenario | target | result (medians) |", "|---|---|---|", *rows]
     return "\n".join(lines)

@@ -51,6 +51,12 @@ from chatsite.middleware import JwtAuthMiddleware, origin_checked  # noqa: E402
 from chatsite.uploads import UPLOAD_PATHS, UploadASGIHandler  # noqa: E402
 from messaging.consumers import ChatConsumer  # noqa: E402
 
+if settings.CHAT["TASKS_IN_PROCESS"]:
+    # The embedded default: the task worker runs here, beside the in-process presence.
+    from notifications.worker import start_in_process
+
+    start_in_process()
+
 websocket_urlpatterns = [path("ws/chat/", ChatConsumer.as_asgi())]
 upload_asgi_app = UploadASGIHandler()
 # In development Daphne serves the client's files itself; production has nginx.

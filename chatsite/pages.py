@@ -8,6 +8,7 @@ carries a copy that can drift.
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from django.views.generic import TemplateView
 
 from messaging.models import ChatMessage
@@ -65,7 +66,20 @@ class RoomPage(Page):
         return context
 
 
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """``static/sw.js`` at the site's root, so its scope is every page (a worker served from
+    /static/ could only control /static/)."""
+    response = HttpResponse(
+        (settings.BASE_DIR / "static" / "sw.js").read_bytes(),
+        content_type="text/javascript; charset=utf-8",
+    )
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
 urls_pages = [
+    ("sw.js", service_worker, "service-worker"),
+    ("settings/", Page.as_view(template_name="chat/settings.html", page="settings"), "settings"),
     ("", Page.as_view(template_name="chat/lobby.html", page="lobby"), "lobby"),
     ("rooms/<int:room_id>/", RoomPage.as_view(), "room"),
     ("listings/", Page.as_view(template_name="chat/listings.html", page="listings"), "listings"),

@@ -8,6 +8,7 @@ refuses to start without them. Every variable is listed in the README and .env.e
 
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import TypedDict
@@ -19,6 +20,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DJANGO_ENV = os.environ.get("DJANGO_ENV", "development").strip().lower()
 PRODUCTION = DJANGO_ENV == "production"
+# Under pytest no worker thread starts in the test process (tests run their own workers).
+TESTING = "pytest" in sys.modules
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -98,6 +101,9 @@ INSTALLED_APPS = [
     "rooms",
     "moderation",
     "messaging",
+    "django_tasks",
+    "django_tasks_db",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -255,6 +261,14 @@ class ChatSettings(TypedDict):
     NEW_GUEST_LINK_DELAY: float
     MASK_CONTACTS: bool
     BAN_ADDRESS_HOURS: float
+    SITE_URL: str
+    PUSH_DELAY: float
+    PUSH_ENDPOINTS: list[str]
+    PUSH_RETRIES: int
+    PUSH_TIMEOUT: float
+    EMAIL_DELAY: float
+    EMAIL_INTERVAL: float
+    TASKS_IN_PROCESS: bool
 
 
 CHAT: ChatSettings = {
@@ -298,7 +312,77 @@ CHAT: ChatSettings = {
     "NEW_GUEST_LINK_DELAY": env_float("CHAT_NEW_GUEST_LINK_DELAY", 600.0),
     "MASK_CONTACTS": env_bool("CHAT_MASK_CONTACTS", False),
     "BAN_ADDRESS_HOURS": env_float("CHAT_BAN_ADDRESS_HOURS", 24.0),
+    # Links in pushes and e-mails are absolute.
+    "SITE_URL": os.environ.get("CHAT_SITE_URL", "http://127.0.0.1:8000").rstrip("/"),
+    "PUSH_DELAY": env_float("CHAT_PUSH_DELAY", 10.0),
+    # Scheme, host and port compared exactly, then the path as a prefix (no SSRF). Edge's
+    # WNS hosts vary by region: add the ones you allow.
+    "PUSH_ENDPOINTS": env_list(
+        "CHAT_PUSH_ENDPOINTS",
+        [
+            "https://fcm.googleapis.com/",
+            "https://updates.push.services.mozilla.com/",
+            "https://web.push.apple.com/",
+        ],
+    ),
+    "PUSH_RETRIES": env_int("CHAT_PUSH_RETRIES", 5),
+    "PUSH_TIMEOUT": env_float("CHAT_PUSH_TIMEOUT", 10.0),
+    "EMAIL_DELAY": env_float("CHAT_EMAIL_DELAY", 15 * 60.0),
+    "EMAIL_INTERVAL": env_float("CHAT_EMAIL_INTERVAL", 3600.0),
+    # Run the task worker as a thread of the server process: the embedded default (one
+    # process, in-process presence) needs nothing else started. Production runs
+    # ``manage.py chat_worker`` as its own process instead.
+    "TASKS_IN_PROCESS": env_bool(
+        "CHAT_TASKS_IN_PROCESS", not PRODUCTION and not REDIS_URL and not TESTING
+    ),
 }
+
+# --- Background tasks, Web Push, e-mail ------------------------------------------------------
+
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+}
+
+
+def development_vapid_key() -> str:
+    """A VAPID key pair made once into a git-ignored PEM file (as the dev secret)."""
+    path = Path(os.environ.get("DEV_VAPID_FILE", BASE_DIR / ".dev-vapid.pem"))
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+if PRODUCTION:
+    VAPID_PRIVATE_KEY = require("VAPID_PRIVATE_KEY")
+    VAPID_SUBJECT = require("VAPID_SUBJECT")
+else:
+    VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY") or development_vapid_key()
+    VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:dev@localhost")
+
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+else:
+    # Development (and production without EMAIL_HOST) prints e-mails to the console.
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Realtime Chat <chat@localhost>")
 
 # --- REST framework and tokens ---------------------------------------------------------------
 

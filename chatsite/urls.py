@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from chatsite import health
 from chatsite.foundation.metrics import metrics_view
 from chatsite.pages import urls_pages
+from notifications.urls import page_urlpatterns as notification_pages
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("api/", include("rooms.urls")),
     path("api/", include("messaging.urls")),
     path("api/", include("moderation.urls")),
+    path("api/", include("notifications.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),
@@ -20,4 +22,5 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path(settings.MEDIA_URL.lstrip("/"), include("images.urls")),
     *(path(route, view, name=name) for route, view, name in urls_pages),
+    *notification_pages,
 ]

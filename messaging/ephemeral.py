@@ -273,11 +273,7 @@ def online_counts(room_ids: list[int]) -> dict[int, int]:
     url = _redis_url()
     if not url or not room_ids:
         return _local.online_counts(room_ids)
-    client = _sync_clients.get(url)
-    if client is None:
-        import redis
-
-        client = _sync_clients[url] = redis.Redis.from_url(url)
+    client = _sync_client(url)
     now = time.time()
     with client.pipeline(transaction=False) as pipe:
         for room_id in room_ids:
@@ -287,6 +283,27 @@ def online_counts(room_ids: list[int]) -> dict[int, int]:
         room_id: len(_decode_presence(members))
         for room_id, members in zip(room_ids, results, strict=True)
     }
+
+
+def users_present(room_id: int) -> set[int]:
+    """Ids of the users with a connection joined to ``room_id`` on any process (synchronous,
+    for the task worker). Without Redis only this process's connections are known: the
+    embedded default runs its worker in the server process for this reason."""
+    url = _redis_url()
+    if not url:
+        return set(list(_local.present.get(room_id, {})))
+    client = _sync_client(url)
+    members = client.zrangebyscore(f"{RedisStore.prefix}presence:{room_id}", time.time(), "+inf")
+    return set(_decode_presence(members))
+
+
+def _sync_client(url: str) -> Any:
+    client = _sync_clients.get(url)
+    if client is None:
+        import redis
+
+        client = _sync_clients[url] = redis.Redis.from_url(url)
+    return client
 
 
 def reset_local() -> None:

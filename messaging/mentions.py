@@ -19,6 +19,7 @@ from chatsite.foundation.publish import publish_on_commit, user_group
 from chatsite.foundation.wire import encode
 from messaging.models import ChatMessage, Mention
 from messaging.serializers import message_data
+from moderation.selectors import blocked_peers
 from rooms.models import ChatRoom, Membership
 
 # A nickname has no white space, '@' or '#'; a tag is four digits, not followed by a fifth.
@@ -72,6 +73,14 @@ def mentions_record(message: ChatMessage, *, notify: bool, edited: bool = False)
         ignore_conflicts=True,
     )
     if notify:
+        # Never from a muted room or between users who block one another (PROTOCOL.md).
+        quiet = set(
+            Membership.objects.filter(
+                room_id=message.room_id, user_id__in=others, muted=True
+            ).values_list("user_id", flat=True)
+        ) | blocked_peers(user_id=message.author_id, peer_ids=others)
         note = encode({"type": "notify", "room": message.room_id, "message": message_data(message)})
         for uid in others:
+            if uid in quiet:
+                continue
             publish_on_commit(user_group(uid), "frame", text=note, unless_joined=message.room_id)

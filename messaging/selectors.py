@@ -9,7 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, QuerySet, Subquery, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -86,6 +97,7 @@ class _Summary(TypedDict):
     mentions_read: int
     mentions_unread_count: int
     last_message_id: int | None
+    my_muted: bool
 
 
 if TYPE_CHECKING:  # subscripting WithAnnotations fails at run time on Python 3.11
@@ -106,6 +118,7 @@ class RoomSummary:
     online: int
     mentions_unread: int = 0  # (v1.1) unread messages mentioning the reader
     blocked: bool = False  # direct rooms: either member blocked the other
+    muted: bool = False  # (v1.1) I muted this room's notifications
 
     @property
     def listing(self) -> Listing | None:
@@ -120,7 +133,8 @@ def rooms_with_summary(*, user: User, kind: str | None = None) -> QuerySet[Summa
     never read in starts at its current end, so the lobby does not greet anyone with
     thousands of "unread" messages.
     """
-    my_read = Membership.objects.filter(room=OuterRef("pk"), user=user).values("last_read_seq")[:1]
+    mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    my_read = mine.values("last_read_seq")[:1]
     unread = (
         ChatMessage.objects.filter(
             room=OuterRef("pk"), seq__gt=OuterRef("my_last_read"), deleted_at__isnull=True
@@ -160,6 +174,9 @@ def rooms_with_summary(*, user: User, kind: str | None = None) -> QuerySet[Summa
             unread_count=Coalesce(Subquery(unread), 0, output_field=IntegerField()),
             mentions_read=Coalesce(Subquery(my_read), 0, output_field=IntegerField()),
             last_message_id=Subquery(last),
+            my_muted=Coalesce(
+                Subquery(mine.values("muted")[:1]), Value(False), output_field=BooleanField()
+            ),
         )
         .annotate(
             mentions_unread_count=Coalesce(Subquery(mentioned), 0, output_field=IntegerField()),
@@ -194,6 +211,7 @@ def room_summaries(*, rooms: Sequence[SummarizedRoom], user: User) -> list[RoomS
                 online=online.get(room.id, 0),
                 mentions_unread=room.mentions_unread_count,
                 blocked=bool(peer and direct and peer.user_id in blocked),
+                muted=room.my_muted,
             )
         )
     return summaries

@@ -169,6 +169,7 @@ class RoomSerializer(serializers.Serializer[RoomSummary]):
         source="room.slow_mode", help_text="Seconds between a user's sends; 0 = off."
     )
     blocked = serializers.BooleanField(help_text="Direct rooms: either member blocked the other.")
+    muted = serializers.BooleanField(help_text="(v1.1) I muted this room's notifications.")
 
 
 def room_data(summary: RoomSummary) -> dict[str, Any]:

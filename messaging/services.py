@@ -8,6 +8,7 @@ broadcast handed back for the caller to publish after it replied.
 """
 
 import logging
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from django.conf import settings
@@ -55,6 +56,13 @@ from rooms.services import direct_room_get_or_create, membership_mark_read, room
 log = logging.getLogger(__name__)
 
 CLIENT_ID_MAX = 64
+
+# Called with each message stored now, its room's kind and the ids of the users it mentions,
+# inside the send's transaction: the ``notifications`` app registers itself here (messaging does not
+# import it) and enqueues its delayed push in the same transaction, so a notification is
+# committed with its message or not at all.
+MessageStoredHook = Callable[[ChatMessage, str, Sequence[int]], None]
+message_stored_hooks: list[MessageStoredHook] = []
 
 
 def clean_body(body: object) -> str:
@@ -116,6 +124,9 @@ def message_send(
             _publish_message(message, notify=kind == ChatRoom.DIRECT)
             # (v1.1) a direct room's members are told above, whoever is mentioned
             mentions_record(message, notify=kind == ChatRoom.PUBLIC)
+            # (v1.1) pushes and e-mail (notifications), mentions one more input
+            for hook in message_stored_hooks:
+                hook(message, kind, message.mentions)
     except IntegrityError:
         # Stored already (a retry, or a concurrent one that won); the rollback gave back the
         # number we took.
@@ -191,9 +202,8 @@ def _publish_message(message: ChatMessage, *, notify: bool = False) -> None:
     )
     if notify:
         note = encode({"type": "notify", "room": message.room_id, "message": message_data(message)})
-        for user_id in Membership.objects.filter(room_id=message.room_id).values_list(
-            "user_id", flat=True
-        ):
+        members = Membership.objects.filter(room_id=message.room_id, muted=False)
+        for user_id in members.values_list("user_id", flat=True):
             publish_on_commit(
                 user_group(user_id), "frame", text=note, unless_joined=message.room_id
             )

@@ -3,9 +3,9 @@
 
 PostgreSQL, Redis, N uvicorn workers (``chatsite.serve``) and one for image uploads, nginx
 in front (TLS with a self-signed certificate made on first run, static files, HTTP and
-WebSocket proxying) and the purge scheduler — all on loopback, from Debian and PyPI
-packages. PIDs, logs, data and uploaded images (served by nginx) live under ``--dir``
-(default ``var/prod``, git-ignored).
+WebSocket proxying), the purge scheduler and the task worker (pushes, e-mail digests) — all
+on loopback, from Debian and PyPI packages. PIDs, logs, data and uploaded images (served by
+nginx) live under ``--dir`` (default ``var/prod``, git-ignored).
 Everything runs with ``DJANGO_ENV=production``.
 """
 
@@ -107,6 +107,18 @@ http {{
 """
 
 
+def vapid_private_pem() -> bytes:
+    """A VAPID key pair for this stack (made once, kept beside its secret)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
 def binary(name: str, *patterns: str) -> str:
     found = shutil.which(name)
     for pattern in patterns:
@@ -165,6 +177,10 @@ class Stack:
         if not secret_file.exists():
             secret_file.write_text(secrets.token_urlsafe(50))
             secret_file.chmod(0o600)
+        vapid_file = self.dir / "vapid.pem"
+        if not vapid_file.exists():
+            vapid_file.write_bytes(vapid_private_pem())
+            vapid_file.chmod(0o600)
         env = {k: v for k, v in os.environ.items() if k not in {"TEST_DATABASE", "SQLITE_PATH"}}
         env.update(
             DJANGO_ENV="production",
@@ -178,6 +194,9 @@ class Stack:
             MEDIA_ACCEL_REDIRECT="/_media/",
             PYTHONUNBUFFERED="1",
         )
+        env.setdefault("VAPID_PRIVATE_KEY", vapid_file.read_text().strip())
+        env.setdefault("VAPID_SUBJECT", "mailto:admin@localhost")
+        env.setdefault("CHAT_SITE_URL", f"https://localhost:{self.https_port}")
         return env
 
     # --- up ------------------------------------------------------------------------------
@@ -203,6 +222,12 @@ class Stack:
             [*manage, "purge_idle_rooms", "--every", "3600"],
             env,
             self.dir / "logs/purge.log",
+        )
+        self.spawn(
+            "tasks",
+            [*manage, "chat_worker", "--worker-id", "prod-tasks-1"],
+            env,
+            self.dir / "logs/tasks.log",
         )
         self.nginx()
         where = f"https://localhost:{self.https_port}/"

@@ -90,6 +90,8 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=8, choices=ROLES)
     last_read_seq = models.BigIntegerField(default=0)
+    # (v1.1) No ``notify``, push or e-mail from this room for this user; unread still counts.
+    muted = models.BooleanField(default=False)
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

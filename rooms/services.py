@@ -176,6 +176,23 @@ def membership_mark_read(*, room: ChatRoom, user: User, seq: int) -> int | None:
     return seq if moved else None
 
 
+def membership_set_muted(*, room: ChatRoom, user: User, muted: bool) -> None:
+    """Mute or unmute a room's notifications for ``user``. A public room's reader gets a
+    membership placed at the room's end (muting is not reading, nor a reason to count the
+    whole history as unread)."""
+    with transaction.atomic():
+        if room.kind == ChatRoom.PUBLIC:
+            Membership.objects.get_or_create(
+                room=room,
+                user=user,
+                defaults={
+                    "role": Membership.READER,
+                    "last_read_seq": room_last_seq(room_id=room.pk),
+                },
+            )
+        Membership.objects.filter(room=room, user=user).update(muted=muted)
+
+
 @transaction.atomic
 def room_set_closed(*, room: ChatRoom, closed: bool) -> ChatRoom:
     room.is_closed = closed

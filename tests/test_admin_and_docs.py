@@ -202,6 +202,15 @@ def test_production_settings_pass_check_deploy_and_demand_a_secret():
     assert missing.returncode != 0
     assert "SECRET_KEY must be set when DJANGO_ENV=production" in missing.stderr
     env["SECRET_KEY"] = "k" * 20 + "-a-long-random-production-secret-for-the-check-" + "x" * 10
+    no_vapid = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert no_vapid.returncode != 0
+    assert "VAPID_PRIVATE_KEY must be set when DJANGO_ENV=production" in no_vapid.stderr
+    from ops.stack import vapid_private_pem
+
+    env["VAPID_PRIVATE_KEY"] = vapid_private_pem().decode()
+    env["VAPID_SUBJECT"] = "mailto:ops@example.com"
     deploy = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

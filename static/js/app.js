@@ -3,6 +3,7 @@
 
 import { $, ready, showError } from "./dom.js";
 import { BannedError, identity } from "./identity.js";
+import { registerServiceWorker, setupHiddenNotifications, setupPushOffer, setupUnread, turnOffPush } from "./notify.js";
 import { roomsOfKind } from "./rooms.js";
 import { setupSearch } from "./search.js";
 import { ChatSocket } from "./socket.js";
@@ -28,6 +29,10 @@ export async function boot() {
   setupBanner(socket);
   identity.addEventListener("banned", () => showBanned());
   setupInboxBadge(socket);
+  const unread = setupUnread(socket, me);
+  setupHiddenNotifications(socket, me, unread);
+  registerServiceWorker(); // registering asks nothing; permission waits for a click
+  setupPushOffer($("#push-offer"));
   // Another tab logged in or out: this one follows.
   window.addEventListener("storage", (event) => {
     if (event.key === "chat.user" && event.oldValue && event.newValue) {
@@ -81,10 +86,17 @@ function setupAccountMenu(me) {
       }
     });
   onSubmit(claim, (username, password) => identity.claim(username, password));
-  onSubmit($("#login-form"), (username, password) => identity.login(username, password));
+  // Signing in as someone else or out: this browser's pushes stop first.
+  onSubmit($("#login-form"), async (username, password) => {
+    await turnOffPush().catch(() => {});
+    return identity.login(username, password);
+  });
   ready(claim);
   ready($("#login-form"));
-  $("#logout").addEventListener("click", () => identity.logout());
+  $("#logout").addEventListener("click", async () => {
+    await turnOffPush().catch(() => {});
+    identity.logout();
+  });
 }
 
 function setupBanner(socket) {

@@ -170,3 +170,24 @@ async def test_a_mention_notifies_the_mentioned_users_connections_outside_the_ro
     await watcher.nothing_but_quiet(0.1)  # not mentioned
     for client in (a, inbox, inside, watcher):
         await client.close()
+
+
+async def test_no_mention_notify_from_a_blocked_author_or_a_muted_room(person, room):
+    from channels.db import database_sync_to_async
+
+    from moderation.services import block_create
+    from rooms.models import Membership
+
+    alice, bob, carol = await person(), await person(), await person()
+    await database_sync_to_async(block_create)(blocker=bob, blocked_id=alice.id)
+    await database_sync_to_async(Membership.objects.create)(room=room, user=carol, muted=True)
+    a = await connect(alice)
+    await a.join(room.id)
+    bob_inbox, carol_inbox = await connect(bob), await connect(carol)
+    body = f"hey @{bob.nickname}#{bob.tag} @{carol.nickname}#{carol.tag}"
+    await a.send(type="send", room=room.id, body=body, client_id="q")
+    assert sorted((await a.expect("ack"))["message"]["mentions"]) == sorted([bob.id, carol.id])
+    await bob_inbox.nothing_but_quiet(0.3)  # blocks the author: never notified
+    await carol_inbox.nothing_but_quiet(0.1)  # muted the room: never notified
+    for client in (a, bob_inbox, carol_inbox):
+        await client.close()

@@ -122,3 +122,24 @@ async def test_owner_gets_a_room_frame_when_a_direct_room_is_made(person):
     frame = await o.expect("room")
     assert frame["room"]["kind"] == "direct" and frame["room"]["peer"]["id"] == visitor.id
     await o.close()
+
+
+async def test_a_muted_room_sends_no_notify(person):
+    from rooms.services import membership_set_muted
+
+    owner, borrower = await person(), await person()
+    direct = await make_direct(owner, borrower)
+    inbox = await connect(owner)
+    await database_sync_to_async(membership_set_muted)(room=direct, user=owner, muted=True)
+    b = await connect(borrower)
+    await b.join(direct.id)
+    await b.send(type="send", room=direct.id, body="quiet", client_id="c1")
+    await b.expect("ack")
+    await database_sync_to_async(membership_set_muted)(room=direct, user=owner, muted=False)
+    await b.send(type="send", room=direct.id, body="loud", client_id="c2")
+    # The first notify the inbox gets is the unmuted one: "quiet" was never sent to it.
+    note = await inbox.expect("notify")
+    assert note["message"]["body"] == "loud"
+    assert [f["message"]["body"] for f in inbox.seen if f["type"] == "notify"] == ["loud"]
+    for client in (inbox, b):
+        await client.close()

@@ -182,6 +182,7 @@ state.room = room;
 document.title = `${room.peer ? room.peer.display_name : room.name} · Realtime Chat`;
 $("#room-title").textContent = room.kind === "direct" ? (room.peer ? room.peer.display_name : "Conversation") : room.name;
 if (room.kind === "direct" && room.listing) showListingCard(room.listing, room.peer);
+setupMute(room);
 
 // A direct room's header: the listing it is about (photo, title, status) and the peer.
 function showListingCard(listing, peer) {
@@ -198,6 +199,31 @@ function showListingCard(listing, peer) {
     ),
   );
   card.hidden = false;
+}
+
+// Mute: no notify, push or e-mail from this room (its unread count stays).
+function setupMute(current) {
+  const button = $("#mute");
+  let muted = Boolean(current.muted);
+  const show = () => {
+    button.textContent = muted ? "Unmute notifications" : "Mute notifications";
+    button.setAttribute("aria-pressed", String(muted));
+    button.hidden = false;
+  };
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await identity.api(muted ? "DELETE" : "PUT", `/api/rooms/${roomId}/mute/`);
+      muted = !muted;
+      document.dispatchEvent(new Event("chat:muted"));
+    } catch (error) {
+      showError($("#composer-error"), error);
+    } finally {
+      button.disabled = false;
+      show();
+    }
+  });
+  show();
 }
 
 function showRoomState() {

@@ -1,0 +1,26 @@
+"""``manage.py chat_worker``: the task worker as its own process (production)."""
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from notifications.worker import default_worker_id, make_worker
+
+
+class Command(BaseCommand):
+    help = "Run the background task worker (pushes, e-mail digests)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--worker-id",
+            default=default_worker_id(),
+            help="Stable and unique per worker slot: a restarted worker re-runs the tasks "
+            "its previous life was running when it died (default: <hostname>-worker).",
+        )
+        parser.add_argument("--interval", type=float, default=0.5, help="Poll interval (s).")
+
+    def handle(self, *args: Any, worker_id: str, interval: float, **options: Any) -> None:
+        worker = make_worker(worker_id=worker_id, interval=interval)
+        worker.configure_signals()  # SIGTERM: finish the running task, then exit
+        worker.run()

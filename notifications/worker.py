@@ -1,0 +1,88 @@
+"""Running django-tasks-db's worker: as ``manage.py chat_worker`` (production, its own
+process) or as a thread of the server process (the embedded default).
+
+django-tasks-db leaves a task whose worker died mid-run marked RUNNING for ever. Each of
+our workers has a stable id (``--worker-id``, one per worker slot), so a worker starting
+puts back to READY the tasks its previous life was running: they run again, and being
+idempotent they send only what is still pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+
+from django.db import DatabaseError, transaction
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+
+log = logging.getLogger(__name__)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-worker"[:64]
+
+
+def recover_interrupted(*, worker_id: str) -> int:
+    """Put back the tasks this worker id was running when it died; how many."""
+    with transaction.atomic():
+        ids = [
+            result.pk
+            for result in DBTaskResult.objects.running().only("id", "worker_ids")
+            if result.worker_ids and result.worker_ids[-1] == worker_id
+        ]
+        if ids:
+            DBTaskResult.objects.filter(pk__in=ids).update(status="READY", started_at=None)
+    if ids:
+        log.warning("worker %s: %d interrupted task(s) put back to run again", worker_id, len(ids))
+    return len(ids)
+
+
+def make_worker(*, worker_id: str, interval: float) -> Worker:
+    recover_interrupted(worker_id=worker_id)
+    return Worker(
+        queue_names=["default"],
+        interval=interval,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
+
+
+_started = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def start_in_process(*, interval: float = 0.5) -> None:
+    """The embedded default: one worker thread in this (the only) server process, which
+    also holds the in-process presence the push rule asks."""
+    try:
+        _start_in_process(interval=interval)
+    except DatabaseError as exc:  # e.g. not migrated yet: serve anyway, say why
+        log.warning("background tasks not started (%s): run manage.py migrate", exc)
+
+
+def _start_in_process(*, interval: float) -> None:
+    global _thread
+    with _started:
+        if _thread is not None:
+            return
+        worker_id = f"{default_worker_id()}-embedded-{os.getpid()}"[:64]
+        # A previous embedded run had another pid: put back what any embedded worker of
+        # this host left running.
+        prefix = f"{default_worker_id()}-embedded-"
+        with transaction.atomic():
+            stale = [
+                r.pk
+                for r in DBTaskResult.objects.running().only("id", "worker_ids")
+                if r.worker_ids and str(r.worker_ids[-1]).startswith(prefix)
+            ]
+            DBTaskResult.objects.filter(pk__in=stale).update(status="READY", started_at=None)
+        worker = make_worker(worker_id=worker_id, interval=interval)
+        _thread = threading.Thread(target=worker.run, name="chat-task-worker", daemon=True)
+        _thread.start()
