@@ -9,18 +9,19 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import AuthenticatedRequest
+from chatsite.foundation.pagination import CheckedCursorPagination
 from chatsite.foundation.serializers import ErrorSerializer
+from chatsite.foundation.throttles import ListingCreateThrottle
 from rooms.selectors import listing_get, listings_all
 from rooms.serializers import ListingSerializer, listing_data
 from rooms.services import listing_create, listing_delete, listing_update
 
 
-class ListingPagination(CursorPagination):
+class ListingPagination(CheckedCursorPagination):
     ordering = ("-created_at", "-id")
     page_size = 30
 
@@ -32,6 +33,7 @@ class ListingInputSerializer(serializers.Serializer[Any]):
 
 class ListingListApi(APIView):
     pagination_class = ListingPagination  # read by the schema generator too
+    throttle_classes = (ListingCreateThrottle,)
 
     @extend_schema(operation_id="listings_list", responses={200: ListingSerializer(many=True)})
     def get(self, request: AuthenticatedRequest) -> Response:
@@ -42,7 +44,8 @@ class ListingListApi(APIView):
         )
 
     @extend_schema(
-        request=ListingInputSerializer, responses={201: ListingSerializer, 400: ErrorSerializer}
+        request=ListingInputSerializer,
+        responses={201: ListingSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
     )
     def post(self, request: AuthenticatedRequest) -> Response:
         data = ListingInputSerializer(data=request.data)
