@@ -256,7 +256,7 @@ async def test_clients_that_never_read_are_closed_4408_with_memory_bounded(serve
         readers.append(reader)
     deadline = time.monotonic() + 20
     while server.log.read_text().count("ws slow reader") < 10 and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)  # noqa: ASYNC110 - a bounded poll of the server's log
+        await asyncio.sleep(0.2)  # a bounded poll of the server's log
     held = _send_queue_bytes(server.port)
     grown = _rss_kib(server.process.pid) - before
     closed = server.log.read_text().count("ws slow reader")

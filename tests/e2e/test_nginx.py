@@ -36,7 +36,7 @@ def nginx_stack(tmp_path):
 
 
 def test_the_generated_config_passes_nginx_t(nginx_stack):
-    stack, nginx, conf = nginx_stack
+    _stack, nginx, conf = nginx_stack
     checked = subprocess.run([nginx, "-t", "-c", str(conf)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
     text = conf.read_text()
