@@ -295,7 +295,8 @@ CHAT: ChatSettings = {
     # refused (413) before they are read.
     "HEADER_TIMEOUT": env_float("CHAT_HEADER_TIMEOUT", 10.0),
     "MAX_CONCURRENCY": env_int("CHAT_MAX_CONCURRENCY", 0),
-    "HTTP_BODY_MAX": env_int("CHAT_HTTP_BODY_MAX", 10 * 1024 * 1024),
+    # Above CHAT_UPLOAD_MAX_BYTES (10 MB) with room for a multipart envelope.
+    "HTTP_BODY_MAX": env_int("CHAT_HTTP_BODY_MAX", 12 * 1024 * 1024),
     # Peers whose X-Forwarded-For is believed (comma-separated addresses or networks): the
     # reverse proxy's. Empty: the peer's own address is the client's.
     "FORWARDED_ALLOW_IPS": os.environ.get("FORWARDED_ALLOW_IPS", ""),
