@@ -107,13 +107,13 @@ class ClaimApi(APIView):
     )
     def post(self, request: AuthenticatedRequest) -> Response:
         keys = login_keys(address=client_address(request), claimer=request.user.id)
-        login_check(keys)
+        login_check(keys=keys)
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             user = user_claim(user=request.user, **data.validated_data)
         except ChatError:
-            login_failed(keys)
+            login_failed(keys=keys)
             raise
         return Response(user_data(user))
 
@@ -132,7 +132,9 @@ class LoginApi(APIView):
         # Refused with ``retry_after`` here; the backend counts the failures (and refuses
         # the admin's login the same way).
         login_check(
-            login_keys(address=client_address(request), username=data.validated_data["username"])
+            keys=login_keys(
+                address=client_address(request), username=data.validated_data["username"]
+            )
         )
         user = authenticate(request, **data.validated_data)
         if not isinstance(user, User):

@@ -29,11 +29,11 @@ class ThrottledModelBackend(ModelBackend):
             return super().authenticate(request, username=username, password=password, **kwargs)
         keys = login_keys(address=client_address(request), username=username)
         try:
-            login_check(keys)
+            login_check(keys=keys)
         except RateLimited as exc:
             # Django's ``authenticate`` takes this as "refused, ask no other backend".
             raise PermissionDenied(exc.detail) from exc
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
-            login_failed(keys)
+            login_failed(keys=keys)
         return user

@@ -42,7 +42,7 @@ def login_keys(
     return keys
 
 
-def login_check(keys: list[str]) -> None:
+def login_check(*, keys: list[str]) -> None:
     """``RateLimited`` (with ``retry_after``) if any of ``keys`` used up its failures."""
     limit = settings.CHAT["LOGIN_FAILURES"]
     counts = cache.get_many(keys)
@@ -57,7 +57,7 @@ def login_check(keys: list[str]) -> None:
     raise RateLimited(f"Too many failed attempts; try again in {seconds} s.", retry_after=seconds)
 
 
-def login_failed(keys: list[str]) -> None:
+def login_failed(*, keys: list[str]) -> None:
     """Count one failure under each of ``keys``."""
     window = math.ceil(settings.CHAT["LOGIN_WINDOW"])
     now = time.time()
