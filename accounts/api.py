@@ -18,6 +18,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import UntypedToken
 from rest_framework_simplejwt.views import TokenRefreshView
 
+from accounts.limits import client_address, login_check, login_failed, login_keys
 from accounts.models import User
 from accounts.serializers import (
     MeSerializer,
@@ -29,7 +30,7 @@ from accounts.serializers import (
 )
 from accounts.services import guest_create, tokens_for_user, user_claim
 from chatsite.foundation.codes import Code
-from chatsite.foundation.errors import Forbidden, InvalidCredentials
+from chatsite.foundation.errors import ChatError, Forbidden, InvalidCredentials
 from chatsite.foundation.serializers import ErrorSerializer
 
 
@@ -119,14 +120,29 @@ class CredentialsSerializer(serializers.Serializer[Any]):
 
 
 class ClaimApi(APIView):
+    """A refused claim (name taken, or not acceptable) counts as a failed login of the
+    client's address and of the claiming guest: claiming cannot test more names for being
+    taken than logging in could test passwords."""
+
     @extend_schema(
         request=CredentialsSerializer,
-        responses={200: UserSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+        responses={
+            200: UserSerializer,
+            400: ErrorSerializer,
+            409: ErrorSerializer,
+            429: ErrorSerializer,
+        },
     )
     def post(self, request: AuthenticatedRequest) -> Response:
+        keys = login_keys(address=client_address(request), claimer=request.user.id)
+        login_check(keys=keys)
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = user_claim(user=request.user, **data.validated_data)
+        try:
+            user = user_claim(user=request.user, **data.validated_data)
+        except ChatError:
+            login_failed(keys=keys)
+            raise
         return Response(user_data(user))
 
 
@@ -135,11 +151,19 @@ class LoginApi(APIView):
     permission_classes = (AllowAny,)
 
     @extend_schema(
-        request=CredentialsSerializer, responses={200: SessionSerializer, 401: ErrorSerializer}
+        request=CredentialsSerializer,
+        responses={200: SessionSerializer, 401: ErrorSerializer, 429: ErrorSerializer},
     )
     def post(self, request: Request) -> Response:
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # Refused with ``retry_after`` here; the backend counts the failures (and refuses
+        # the admin's login the same way).
+        login_check(
+            keys=login_keys(
+                address=client_address(request), username=data.validated_data["username"]
+            )
+        )
         user = authenticate(request, **data.validated_data)
         if not isinstance(user, User):
             raise InvalidCredentials()

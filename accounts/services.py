@@ -51,7 +51,10 @@ def user_claim(*, user: User, username: str, password: str) -> User:
     if not user.is_guest:
         raise BadRequest("This identity is already claimed.")
     username = username.strip()
-    User.username_validator(username)
+    try:
+        User.username_validator(username)
+    except DjangoValidationError as exc:
+        raise BadRequest("A username has letters, digits and @ . + - _ only (no spaces).") from exc
     if User.objects.filter(username__iexact=username).exclude(pk=user.pk).exists():
         raise _username_taken()
     user.username = username

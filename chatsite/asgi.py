@@ -1,15 +1,22 @@
 """ASGI entry point: HTTP to Django, ``/ws/chat/`` to the ChatConsumer."""
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import django
+import orjson
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpRequest, HttpResponseBase
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django.setup(set_prefix=False)  # before importing anything that touches models
+
+from django import db  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from chatsite.foundation.codes import Code  # noqa: E402
 
 
 class SharedThreadASGIHandler(ASGIHandler):
@@ -25,25 +32,105 @@ class SharedThreadASGIHandler(ASGIHandler):
     consumer's database calls already run, on a connection kept open. The cost: one
     process's sync work is serial, as it is anyway under one GIL on one core, so a slow
     query holds up the others in that process; run more processes for more.
+
+    Except password checks: PBKDF2 costs half a second of CPU by design, and four clients
+    looping on the login held the one thread (so ``/healthz`` and every WebSocket database
+    call) for seconds. Requests that hash a password (``PASSWORD_PATHS``) run on a pool of
+    their own, ``PASSWORD_THREADS`` wide: a burst of logins queues there, and the hashing
+    releases the GIL, so the rest of the process goes on.
+
+    Request bodies over ``CHAT_HTTP_BODY_MAX`` are refused with 413 ``too_large`` before
+    they are read (by their ``Content-Length``, or as soon as a chunked one passes it).
     """
+
+    PASSWORD_PATHS = frozenset(
+        {"/api/auth/login/", "/api/auth/claim/", "/admin/login/", "/admin/password_change/"}
+    )
+    PASSWORD_THREADS = 2
 
     def __init__(self) -> None:
         super().__init__()
         self.load_middleware(is_async=False)
+        self.password_pool = ThreadPoolExecutor(
+            max_workers=self.PASSWORD_THREADS, thread_name_prefix="passwords"
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        await self.handle(scope, receive, send)
+        limit = settings.CHAT["HTTP_BODY_MAX"]
+        if _content_length(scope) > limit:
+            await _too_large(send, limit)
+            return
+        received = 0
+        over = False
+
+        async def bounded_receive() -> dict[str, Any]:
+            nonlocal received, over
+            message: dict[str, Any] = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                over = True
+                return {"type": "http.disconnect"}  # Django stops reading and gives up
+            return message
+
+        await self.handle(scope, bounded_receive, send)
+        if over:
+            await _too_large(send, limit)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path in self.PASSWORD_PATHS:
+            return await sync_to_async(
+                _in_own_thread(self.get_response),
+                thread_sensitive=False,
+                executor=self.password_pool,
+            )(request)
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+def _in_own_thread(get_response: Any) -> Any:
+    def run(request: HttpRequest) -> HttpResponseBase:
+        try:
+            response: HttpResponseBase = get_response(request)
+            return response
+        finally:
+            # This pool's threads hold their own connections: give back what is past its age.
+            db.close_old_connections()
+
+    return run
+
+
+def _content_length(scope: dict[str, Any]) -> int:
+    for name, value in scope.get("headers") or ():
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+async def _too_large(send: Any, limit: int) -> None:
+    body = orjson.dumps(
+        {"code": Code.TOO_LARGE, "detail": f"A request body has at most {limit} bytes."}
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 django_asgi_app = SharedThreadASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import path  # noqa: E402
 

@@ -12,6 +12,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import TypedDict
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -108,6 +109,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "chatsite.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -184,9 +186,18 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
+
+# JSON and form bodies Django or DRF read into memory; the server itself refuses any body
+# over CHAT_HTTP_BODY_MAX (chatsite.asgi) before reading it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "nickname", "tag", "display_name")},
+    },
+    {"NAME": "accounts.validators.NotBlankPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -236,6 +247,19 @@ class ChatSettings(TypedDict):
     RECENT_FRAMES: int
     SEND_RATE: int
     SEND_WINDOW: float
+    READ_RATE: int
+    REPLAY_RATE: int
+    REPLAY_WINDOW: float
+    REPLAY_REPEAT_WINDOW: float
+    LOGIN_FAILURES: int
+    LOGIN_WINDOW: float
+    ROOM_CREATE_RATE: str
+    LISTING_CREATE_RATE: str
+    SOCKET_SNDBUF: int
+    HEADER_TIMEOUT: float
+    MAX_CONCURRENCY: int
+    HTTP_BODY_MAX: int
+    FORWARDED_ALLOW_IPS: str
     TYPING_INTERVAL: float
     PRESENCE_TTL: float
     PRESENCE_COALESCE: float
@@ -281,6 +305,32 @@ CHAT: ChatSettings = {
     "RECENT_FRAMES": env_int("CHAT_RECENT_FRAMES", 500),
     "SEND_RATE": env_int("CHAT_SEND_RATE", 10),
     "SEND_WINDOW": env_float("CHAT_SEND_WINDOW", 10.0),
+    # Read marks per user per SEND_WINDOW (their own budget: a client marks as it scrolls).
+    "READ_RATE": env_int("CHAT_READ_RATE", 60),
+    # Replays (join/sync with a cursor) per connection per window; twice that per user.
+    "REPLAY_RATE": env_int("CHAT_REPLAY_RATE", 10),
+    "REPLAY_WINDOW": env_float("CHAT_REPLAY_WINDOW", 10.0),
+    # The same (room, cursor) replayed to one connection again within this: rate_limited.
+    "REPLAY_REPEAT_WINDOW": env_float("CHAT_REPLAY_REPEAT_WINDOW", 5.0),
+    # Failed logins (and claims) per client address and per username per window.
+    "LOGIN_FAILURES": env_int("CHAT_LOGIN_FAILURES", 5),
+    "LOGIN_WINDOW": env_float("CHAT_LOGIN_WINDOW", 900.0),
+    "ROOM_CREATE_RATE": os.environ.get("CHAT_ROOM_CREATE_RATE", "10/hour"),
+    "LISTING_CREATE_RATE": os.environ.get("CHAT_LISTING_CREATE_RATE", "20/hour"),
+    # Kernel send buffer per socket (bytes; the kernel doubles it): what a client that
+    # stopped reading can hold in the kernel beyond OUTBOX_MAX_BYTES. 0: the kernel's own.
+    "SOCKET_SNDBUF": env_int("CHAT_SOCKET_SNDBUF", 64 * 1024),
+    # uvicorn (chatsite.serve): a connection that has not sent its request headers (or
+    # WebSocket handshake) within this is closed; concurrent connections and requests are
+    # capped (0: from the file-descriptor limit); request bodies over HTTP_BODY_MAX are
+    # refused (413) before they are read.
+    "HEADER_TIMEOUT": env_float("CHAT_HEADER_TIMEOUT", 10.0),
+    "MAX_CONCURRENCY": env_int("CHAT_MAX_CONCURRENCY", 0),
+    # Above CHAT_UPLOAD_MAX_BYTES (10 MB) with room for a multipart envelope.
+    "HTTP_BODY_MAX": env_int("CHAT_HTTP_BODY_MAX", 12 * 1024 * 1024),
+    # Peers whose X-Forwarded-For is believed (comma-separated addresses or networks): the
+    # reverse proxy's. Empty: the peer's own address is the client's.
+    "FORWARDED_ALLOW_IPS": os.environ.get("FORWARDED_ALLOW_IPS", ""),
     "TYPING_INTERVAL": env_float("CHAT_TYPING_INTERVAL", 2.0),
     # The browser client pings this often; a socket silent for as long again is dead.
     "HEARTBEAT_INTERVAL": env_float("CHAT_HEARTBEAT_INTERVAL", 25.0),
@@ -396,9 +446,16 @@ REST_FRAMEWORK = {
         "chatsite.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "chatsite.renderers.ORJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "chatsite.foundation.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "NUM_PROXIES": env_int("NUM_PROXIES", 1 if PRODUCTION else 0),
+    # The server resolves the client address (FORWARDED_ALLOW_IPS, chatsite.serve): DRF
+    # reads REMOTE_ADDR. Set only behind a server that does not (then: proxies in front).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 
 SIMPLE_JWT = {
@@ -436,6 +493,7 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var/media"))
 MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "file").strip().lower()  # "file" or "s3"
 MEDIA_ACCEL_REDIRECT = os.environ.get("MEDIA_ACCEL_REDIRECT", "")  # e.g. "/_media/"
+CSP_IMG_SOURCES: list[str] = []  # origins besides this one that images may come from
 if MEDIA_STORAGE == "s3":
     _media_storage = {
         "BACKEND": "images.s3.MediaS3Storage",
@@ -455,6 +513,9 @@ if MEDIA_STORAGE == "s3":
             "addressing_style": os.environ.get("MEDIA_S3_ADDRESSING_STYLE", "path"),
         },
     }
+    # The page's Content-Security-Policy lets images come from the storage's own origin.
+    _endpoint = urlsplit(os.environ.get("MEDIA_S3_ENDPOINT_URL") or "https://*.amazonaws.com")
+    CSP_IMG_SOURCES = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
 elif MEDIA_STORAGE == "file":
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 else:

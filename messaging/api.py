@@ -5,13 +5,14 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import AuthenticatedRequest
+from chatsite.foundation.pagination import CheckedCursorPagination
 from chatsite.foundation.serializers import ErrorSerializer
+from chatsite.foundation.throttles import RoomCreateThrottle
 from images.serializers import AttachmentSerializer, attachment_data
 from messaging.attachments import attachment_upload
 from messaging.search import QUERY_MAX, QUERY_MIN, messages_search
@@ -35,13 +36,14 @@ from rooms.selectors import listing_get, room_get_for_user
 from rooms.services import public_room_create
 
 
-class RoomPagination(CursorPagination):
+class RoomPagination(CheckedCursorPagination):
     ordering = ("-last_activity_at", "-id")
     page_size = 50
 
 
 class RoomListApi(APIView):
     pagination_class = RoomPagination  # read by the schema generator too
+    throttle_classes = (RoomCreateThrottle,)
 
     class RoomListQuerySerializer(serializers.Serializer[Any]):
         kind = serializers.ChoiceField(
@@ -69,7 +71,12 @@ class RoomListApi(APIView):
 
     @extend_schema(
         request=RoomCreateSerializer,
-        responses={201: RoomSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+        responses={
+            201: RoomSerializer,
+            400: ErrorSerializer,
+            409: ErrorSerializer,
+            429: ErrorSerializer,
+        },
     )
     def post(self, request: AuthenticatedRequest) -> Response:
         data = self.RoomCreateSerializer(data=request.data)

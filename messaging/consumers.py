@@ -40,7 +40,7 @@ from messaging.frames import (
 )
 from messaging.hub import get_hub
 from messaging.limits import connection_admit
-from messaging.servers import closer, limit_frame_size
+from messaging.servers import closer, limit_frame_size, limit_send_buffer
 from messaging.session import Session
 from messaging.threads import in_db_thread
 from rooms.selectors import room_get_for_user
@@ -86,6 +86,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         user = self.scope["user"]
         frame_max = settings.CHAT["FRAME_MAX_BYTES"]
         limit_frame_size(self.base_send, frame_max)
+        limit_send_buffer(self.base_send, settings.CHAT["SOCKET_SNDBUF"])
         hub = await get_hub()
         if hub.draining:  # this process is stopping: reconnect to another
             await self._refuse(Close.GOING_AWAY)

@@ -1,4 +1,4 @@
-"""How much a user may do: the send rate, the connection cap, the typing throttle.
+"""How much a user may do: the write budget, replays, the connection cap, the typing throttle.
 
 Rules, not transport: HTTP and WebSocket call the same functions, so a limit means the same
 on both. The counts live in the shared store (``messaging.ephemeral``), so they hold across
@@ -28,6 +28,43 @@ async def send_rate_check(*, user_id: int) -> None:
     if wait is not None:
         seconds = max(1, math.ceil(wait))
         raise RateLimited(f"Too many messages; try again in {seconds} s.", retry_after=seconds)
+
+
+async def write_rate_check(*, user_id: int) -> None:
+    """An edit or a delete: counted in the same budget as sends (``send_rate_check``), so a
+    client cannot commit and broadcast changes faster by editing instead of sending."""
+    await send_rate_check(user_id=user_id)
+
+
+async def read_rate_check(*, user_id: int) -> None:
+    """A ``read`` mark: its own budget (``READ_RATE`` per ``SEND_WINDOW``), larger than the
+    send budget, since a client marks as it scrolls; a refused mark is covered by the next."""
+    await _hit(f"read:{user_id}", settings.CHAT["READ_RATE"], settings.CHAT["SEND_WINDOW"])
+
+
+async def replay_check(*, user_id: int, conn_id: str, room_id: int, cursor: int) -> None:
+    """A replay (``join`` or ``sync`` with a cursor) of ``room_id`` after ``cursor``:
+    ``RateLimited`` past ``REPLAY_RATE`` per ``REPLAY_WINDOW`` seconds for the connection,
+    past twice that for the user across all connections and processes, and for the same
+    (room, cursor) asked again by the connection within ``REPLAY_REPEAT_WINDOW`` seconds (it
+    would be sent the same frames again: a client that saw a gap asks once, then waits)."""
+    rate, window = settings.CHAT["REPLAY_RATE"], settings.CHAT["REPLAY_WINDOW"]
+    repeat = settings.CHAT["REPLAY_REPEAT_WINDOW"]
+    store = get_store()
+    if not await store.claim(f"replay:{conn_id}:{room_id}:{cursor}", repeat):
+        seconds = max(1, math.ceil(repeat))
+        raise RateLimited(
+            f"That replay was just sent; try again in {seconds} s.", retry_after=seconds
+        )
+    await _hit(f"replay:{conn_id}", rate, window)
+    await _hit(f"replay-user:{user_id}", 2 * rate, window)
+
+
+async def _hit(key: str, limit: int, window: float) -> None:
+    wait = await get_store().rate_hit(key, limit, window)
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise RateLimited(f"Too many requests; try again in {seconds} s.", retry_after=seconds)
 
 
 async def connection_admit(*, user_id: int, conn_id: str, address: str) -> bool:

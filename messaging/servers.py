@@ -11,6 +11,11 @@ protocol owning an asyncio transport. Under both:
   those bytes to its transport: no ASGI message, no task switch, no per-receiver framing.
 - *Backlog.* The transport buffers every write; what is still unsent tells whether the
   client stopped reading (``messaging.outbox`` closes it with 4408).
+- *Kernel buffer.* A client that stops reading fills the kernel's send queue before the
+  transport's backlog grows; left to itself the kernel lets that queue grow to megabytes
+  per socket, so the backlog bound alone held hundreds of MB. The socket's ``SO_SNDBUF``
+  is set small, so what one connection may have unsent is bounded mostly where it is
+  counted.
 - *Frame size.* The server's own parser enforces the limit and closes with 1009 before a
   huge frame is buffered (autobahn refuses to send 1009 on the application's behalf).
 
@@ -25,6 +30,7 @@ import functools
 import gc
 import logging
 import signal
+import socket
 import struct
 import sys
 from collections.abc import Awaitable, Callable, Collection
@@ -87,6 +93,28 @@ def limit_frame_size(send: Any, max_bytes: int) -> None:
         protocol.failByDrop = False
     elif (protocol := uvicorn_protocol(send)) is not None:
         protocol.conn.max_message_size = max_bytes  # read by the parser at every frame
+
+
+def _socket_of(send: Any) -> socket.socket | None:
+    if (uvicorn := uvicorn_protocol(send)) is not None:
+        sock = uvicorn.transport.get_extra_info("socket")
+    elif (daphne := daphne_protocol(send)) is not None:
+        transport = getattr(daphne, "transport", None)
+        sock = getattr(transport, "socket", None)
+    else:
+        return None
+    return sock if hasattr(sock, "setsockopt") else None
+
+
+def limit_send_buffer(send: Any, size: int) -> None:
+    """Cap the kernel's send buffer of the socket behind ``send`` at ``size`` bytes (the
+    kernel doubles it); nothing if ``size`` is 0 or the socket is out of reach."""
+    if size <= 0 or (sock := _socket_of(send)) is None:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    except OSError as exc:  # not a TCP socket (a Unix socket behind a proxy, say): leave it
+        log.debug("SO_SNDBUF not set: %r", exc)
 
 
 def closer(send: Any) -> Callable[[int], Awaitable[None]]:

@@ -34,10 +34,11 @@ from chatsite.foundation.publish import (
     room_group,
     user_group,
 )
+from chatsite.foundation.text import is_blank, text_check
 from chatsite.foundation.wire import encode
 from messaging.attachments import attachment_ids_clean, attachments_claim, attachments_drop
 from messaging.ephemeral import STORE_ERRORS
-from messaging.limits import send_rate_check, typing_allowed
+from messaging.limits import read_rate_check, send_rate_check, typing_allowed, write_rate_check
 from messaging.mentions import mentions_record, mentions_resolve
 from messaging.models import ChatMessage
 from messaging.replies import RELATED, reply_parent_get
@@ -66,11 +67,12 @@ message_stored_hooks: list[MessageStoredHook] = []
 
 
 def clean_body(body: object) -> str:
-    """1 to BODY_MAX characters once trimmed; stored as typed otherwise."""
+    """1 to BODY_MAX characters once trimmed, with something visible and no control
+    character but tab and newline; stored as typed otherwise."""
     if not isinstance(body, str):
         raise BadRequest("body must be a string.")
-    body = body.strip()
-    if not body:
+    body = text_check(body, field="body").strip()
+    if is_blank(body):
         raise Empty()
     limit = settings.CHAT["BODY_MAX"]
     if len(body) > limit:
@@ -81,7 +83,7 @@ def clean_body(body: object) -> str:
 def clean_client_id(client_id: object) -> str:
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= CLIENT_ID_MAX:
         raise BadRequest(f"client_id must be a string of 1 to {CLIENT_ID_MAX} characters.")
-    return client_id
+    return text_check(client_id, field="client_id")
 
 
 def message_send(
@@ -146,8 +148,8 @@ def _message_by_client_id(*, room_id: int, author: User, client_id: str) -> Chat
 
 
 def message_edit(*, message_id: int, by: User, body: str) -> ChatMessage:
+    room_id, _ = _message_room_for(message_id, by=by)  # before anything else: no oracle
     body = clean_body(body)
-    room_id = _message_room_id(message_id)
     with transaction.atomic():
         # The room's row lock comes first: the message is read after it, fresh.
         seq, kind = room_next_seq(room_id=room_id)
@@ -169,12 +171,16 @@ def message_edit(*, message_id: int, by: User, body: str) -> ChatMessage:
 
 
 def message_delete(*, message_id: int, by: User) -> ChatMessage:
-    """Author or staff; the body is cleared. Deleting twice changes nothing the second time."""
-    room_id = _message_room_id(message_id)
+    """The author; staff in a room they can read; anywhere, a user with the permission to
+    delete messages (a superuser has it). The body is cleared. Deleting twice changes
+    nothing the second time."""
+    room_id, readable = _message_room_for(message_id, by=by, moderating=True)
     with transaction.atomic():
         seq, _ = room_next_seq(room_id=room_id, allow_closed=True)
         message = ChatMessage.objects.select_related(*RELATED).get(pk=message_id)
-        if message.author_id != by.id and not by.is_staff:
+        if message.author_id != by.id and not (
+            (by.is_staff and readable) or by.has_perm(DELETE_PERMISSION)
+        ):
             raise Forbidden("Only the author or staff may delete a message.")
         if message.deleted_at is not None:
             transaction.set_rollback(True)
@@ -186,7 +192,32 @@ def message_delete(*, message_id: int, by: User) -> ChatMessage:
     return message
 
 
+DELETE_PERMISSION = "messaging.delete_chatmessage"
+
+
+def _message_room_for(
+    message_id: object, *, by: User, moderating: bool = False
+) -> tuple[int, bool]:
+    """The message's room id, and whether ``by`` can read that room. A message in a room
+    ``by`` cannot read is "not found" (as if it did not exist: no ``forbidden`` or
+    ``room_closed`` that would tell it does), unless ``moderating`` and ``by`` holds the
+    permission to delete messages."""
+    if not isinstance(message_id, int) or isinstance(message_id, bool):
+        raise BadRequest("message must be a message id.")
+    row = ChatMessage.objects.filter(pk=message_id).values_list("room_id", "room__kind").first()
+    if row is None:
+        raise NotFound("No such message.")
+    room_id, kind = row
+    readable = (
+        kind == ChatRoom.PUBLIC or Membership.objects.filter(room_id=room_id, user=by).exists()
+    )
+    if not readable and not (moderating and by.has_perm(DELETE_PERMISSION)):
+        raise NotFound("No such message.")
+    return room_id, readable
+
+
 def _message_room_id(message_id: object) -> int:
+    """The message's room id, for moderation's own writes (hide, restore): no reader to check."""
     if not isinstance(message_id, int) or isinstance(message_id, bool):
         raise BadRequest("message must be a message id.")
     room_id = ChatMessage.objects.filter(pk=message_id).values_list("room_id", flat=True).first()
@@ -330,18 +361,24 @@ async def amessage_send(
 
 
 async def amessage_edit(*, message_id: int, by: User, body: str) -> ChatMessage:
+    """``message_edit`` within the author's write budget (shared with sends)."""
+    await write_rate_check(user_id=by.id)
     message, events = await _amessage_edit(message_id=message_id, by=by, body=body)
     await abroadcast(events)
     return message
 
 
 async def amessage_delete(*, message_id: int, by: User) -> ChatMessage:
+    """``message_delete`` within the user's write budget (shared with sends)."""
+    await write_rate_check(user_id=by.id)
     message, events = await _amessage_delete(message_id=message_id, by=by)
     await abroadcast(events)
     return message
 
 
 async def aroom_mark_read(*, room: ChatRoom, user: User, seq: int) -> int | None:
+    """``room_mark_read`` within the user's read budget."""
+    await read_rate_check(user_id=user.id)
     moved, events = await _aroom_mark_read(room=room, user=user, seq=seq)
     await abroadcast(events)
     return moved

@@ -25,7 +25,7 @@ from chatsite.foundation.errors import NotJoined
 from chatsite.foundation.publish import user_group
 from messaging.feed import RoomFeed
 from messaging.hub import Hub
-from messaging.limits import connection_release
+from messaging.limits import connection_release, replay_check
 from messaging.outbox import Outbox, Send
 from messaging.servers import closer
 from rooms.models import ChatRoom
@@ -89,7 +89,12 @@ class Session:
         return feed
 
     async def join(self, room: ChatRoom, *, cursor: int | None) -> None:
-        """Follow ``room`` (if not yet), replay after ``cursor``, then ``joined``."""
+        """Follow ``room`` (if not yet), replay after ``cursor``, then ``joined``. A replay
+        is within the limits of ``replay_check`` (``RateLimited`` past them)."""
+        if cursor is not None:
+            await replay_check(
+                user_id=self.user_id, conn_id=self.conn_id, room_id=room.id, cursor=cursor
+            )
         feed = self.feeds.get(room.id)
         new = feed is None
         if feed is None:
@@ -107,6 +112,9 @@ class Session:
     async def sync(self, room_id: int, *, cursor: int) -> None:
         """As ``join`` with a cursor, for a client that saw a gap."""
         feed = self.joined(room_id)
+        await replay_check(
+            user_id=self.user_id, conn_id=self.conn_id, room_id=room_id, cursor=cursor
+        )
         async with feed.exclusive():
             await feed.replay_and_join(cursor, base=cursor)
 

@@ -33,8 +33,16 @@ NGINX_CONF = """\
 worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/logs/nginx-error.log warn;
-events {{ worker_connections 8192; }}
+# A proxied connection takes two (client and upstream): 16,384 clients per worker.
+worker_rlimit_nofile 40000;
+events {{ worker_connections 32768; }}
 http {{
+    # A client that does not finish its request headers (or body) in time is dropped, not
+    # held: half-open connections must not pile up until descriptors run out.
+    client_header_timeout {header_timeout}s;
+    client_body_timeout {header_timeout}s;
+    send_timeout 30s;
+    keepalive_timeout 30s;
     include /etc/nginx/mime.types;
     access_log {dir}/logs/nginx-access.log;
     client_body_temp_path {dir}/nginx-tmp/body;
@@ -145,6 +153,7 @@ class Stack:
         self.upload_port = (
             getattr(args, "upload_port", None) or saved.get("upload_port") or free_port()
         )
+        self.header_timeout = getattr(args, "header_timeout", None) or 10
         self.pg = Postgres(
             datadir=self.dir / "pgdata",
             port=self.pg_port,
@@ -187,6 +196,7 @@ class Stack:
             SECRET_KEY=secret_file.read_text().strip(),
             DATABASE_URL=f"postgres://postgres@127.0.0.1:{self.pg_port}/chat",
             REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
+            FORWARDED_ALLOW_IPS="127.0.0.1",  # nginx's address: its X-Forwarded-For is believed
             ALLOWED_HOSTS="localhost,127.0.0.1",
             CSRF_TRUSTED_ORIGINS=f"https://localhost:{self.https_port},https://127.0.0.1:{self.https_port}",
             STATIC_ROOT=str(self.dir / "static"),
@@ -299,7 +309,8 @@ class Stack:
         )
         wait_for_port(port)
 
-    def nginx(self) -> None:
+    def nginx_conf(self) -> Path:
+        """Write nginx's configuration (and the directories it names); its path."""
         upstreams = "\n".join(
             f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
             for port in self.worker_ports
@@ -312,11 +323,17 @@ class Stack:
                 upload_port=self.upload_port,
                 http_port=self.http_port,
                 https_port=self.https_port,
+                header_timeout=self.header_timeout,
                 user="user root;" if os.geteuid() == 0 else "",
             )
         )
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (self.dir / "nginx-tmp" / sub).mkdir(parents=True, exist_ok=True)
+        (self.dir / "logs").mkdir(parents=True, exist_ok=True)
+        return conf
+
+    def nginx(self) -> None:
+        conf = self.nginx_conf()
         nginx = binary("nginx", "/usr/sbin/nginx")
         if (self.dir / "nginx.pid").exists() and self.alive_pidfile(self.dir / "nginx.pid"):
             subprocess.run([nginx, "-c", str(conf), "-s", "reload"], check=True)

@@ -9,13 +9,14 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import AuthenticatedRequest
+from chatsite.foundation.pagination import CheckedCursorPagination
 from chatsite.foundation.serializers import ErrorSerializer
+from chatsite.foundation.throttles import ListingCreateThrottle
 from images.serializers import AttachmentSerializer
 from rooms.models import Listing
 from rooms.selectors import listing_get, listings_all
@@ -23,7 +24,7 @@ from rooms.serializers import ListingSerializer, listing_data
 from rooms.services import listing_create, listing_delete, listing_photo_set, listing_update
 
 
-class ListingPagination(CursorPagination):
+class ListingPagination(CheckedCursorPagination):
     ordering = ("-created_at", "-id")
     page_size = 30
 
@@ -36,6 +37,7 @@ class ListingInputSerializer(serializers.Serializer[Any]):
 
 class ListingListApi(APIView):
     pagination_class = ListingPagination  # read by the schema generator too
+    throttle_classes = (ListingCreateThrottle,)
 
     @extend_schema(operation_id="listings_list", responses={200: ListingSerializer(many=True)})
     def get(self, request: AuthenticatedRequest) -> Response:
@@ -46,7 +48,8 @@ class ListingListApi(APIView):
         )
 
     @extend_schema(
-        request=ListingInputSerializer, responses={201: ListingSerializer, 400: ErrorSerializer}
+        request=ListingInputSerializer,
+        responses={201: ListingSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
     )
     def post(self, request: AuthenticatedRequest) -> Response:
         data = ListingInputSerializer(data=request.data)

@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from chatsite.foundation.text import name_key
 from images.models import StoredImage
 
 
@@ -42,6 +45,10 @@ class ChatRoom(models.Model):
 
     kind = models.CharField(max_length=8, choices=KINDS)
     name = models.CharField(max_length=80, blank=True)
+    # A public room's name as compared for uniqueness (``chatsite.foundation.text.name_key``:
+    # NFKC, case folded), so a full-width "general" cannot sit beside "general". Empty for
+    # direct rooms.
+    name_key = models.CharField(max_length=200, blank=True, default="")
     # A direct room outlives its listing: the conversation stays, ``listing`` becomes null.
     listing = models.ForeignKey(
         Listing, null=True, blank=True, on_delete=models.SET_NULL, related_name="rooms"
@@ -67,6 +74,11 @@ class ChatRoom(models.Model):
                 Lower("name"), condition=models.Q(kind="public"), name="room_public_name_ci_unique"
             ),
             models.UniqueConstraint(
+                fields=["name_key"],
+                condition=models.Q(kind="public") & ~models.Q(name_key=""),
+                name="room_public_name_key_unique",
+            ),
+            models.UniqueConstraint(
                 fields=["listing", "borrower"],
                 condition=models.Q(kind="direct"),
                 name="room_direct_listing_borrower_unique",
@@ -76,6 +88,12 @@ class ChatRoom(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"room {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Derived, not a rule: kept true however a public room is made (admin, fixtures).
+        if self.kind == self.PUBLIC and not self.name_key:
+            self.name_key = name_key(self.name)
+        super().save(*args, **kwargs)
 
 
 class Membership(models.Model):

@@ -3,11 +3,13 @@
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from chatsite.foundation.codes import Code
 from chatsite.foundation.errors import BadRequest, Conflict, Forbidden, NotFound, RoomClosed
+from chatsite.foundation.text import name_check, name_key, text_check
 from images.storage import files_delete, files_delete_on_commit
 from images.uploads import image_ingest, upload_file, upload_rate_check
 from rooms.models import ChatRoom, Listing, ListingPhoto, Membership
@@ -16,7 +18,11 @@ from rooms.selectors import room_last_seq
 
 @transaction.atomic
 def listing_create(*, owner: User, title: str, description: str = "") -> Listing:
-    return Listing.objects.create(owner=owner, title=title.strip(), description=description.strip())
+    return Listing.objects.create(
+        owner=owner,
+        title=text_check(title, field="title").strip(),
+        description=text_check(description, field="description").strip(),
+    )
 
 
 @transaction.atomic
@@ -30,9 +36,9 @@ def listing_update(
 ) -> Listing:
     _listing_check_owner(listing=listing, by=by)
     if title is not None:
-        listing.title = title.strip()
+        listing.title = text_check(title, field="title").strip()
     if description is not None:
-        listing.description = description.strip()
+        listing.description = text_check(description, field="description").strip()
     if status is not None:
         if status not in dict(Listing.STATUSES):
             raise BadRequest("status is 'available' or 'lent'.")
@@ -82,15 +88,21 @@ def _listing_check_owner(*, listing: Listing, by: User) -> None:
 
 
 def public_room_create(*, name: str, created_by: User) -> ChatRoom:
-    name = " ".join(name.split())
+    """A public room; its name has nothing invisible or direction-changing, and is unique
+    as a reader sees it (NFKC, case folded)."""
+    name = name_check(" ".join(name.split()), field="A room name")
     longest = ChatRoom._meta.get_field("name").max_length or 0
     if not 1 <= len(name) <= longest:
         raise BadRequest(f"A room name has 1 to {longest} characters.")
-    if ChatRoom.objects.filter(kind=ChatRoom.PUBLIC, name__iexact=name).exists():
+    key = name_key(name)
+    taken = ChatRoom.objects.filter(kind=ChatRoom.PUBLIC)
+    if taken.filter(Q(name__iexact=name) | Q(name_key=key)).exists():
         raise _name_taken()
     try:
         with transaction.atomic():
-            return ChatRoom.objects.create(kind=ChatRoom.PUBLIC, name=name, created_by=created_by)
+            return ChatRoom.objects.create(
+                kind=ChatRoom.PUBLIC, name=name, name_key=key, created_by=created_by
+            )
     except IntegrityError as exc:  # a concurrent create of the same name won
         raise _name_taken() from exc
 

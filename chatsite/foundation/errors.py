@@ -8,6 +8,7 @@ bug and is not swallowed.
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -142,6 +143,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ChatError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
         return Response(exc.as_dict(), status=exc.status, headers=headers)
+    if isinstance(exc, RequestDataTooBig):
+        # DATA_UPLOAD_MAX_MEMORY_SIZE: Django's own answer would be an HTML 400.
+        return Response(
+            {"code": Code.TOO_LARGE, "detail": "The request body is too large."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -345,11 +345,13 @@ export class ChatSocket {
         break;
       case "error": {
         if (frame.ref) this.#refused(frame);
-        // A join or sync the server could not serve right now: ask again shortly.
+        // A join or sync the server could not serve right now (unavailable), or not yet (a
+        // replay limit: rate_limited with retry_after): ask again then.
         const room = frame.ref?.startsWith("join:") ? Number(frame.ref.slice(5)) : null;
         const state = room !== null ? this.#rooms.get(room) : null;
-        if (state && RETRYING.has(frame.code)) {
-          setTimeout(() => this.#rooms.get(room) === state && this.#sendJoin(room, state), 1000);
+        if (state && (RETRYING.has(frame.code) || HOLDING.has(frame.code))) {
+          const delay = (frame.retry_after || 1) * 1000;
+          setTimeout(() => this.#rooms.get(room) === state && this.#sendJoin(room, state), delay);
         }
         break;
       }

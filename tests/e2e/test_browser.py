@@ -209,3 +209,33 @@ def test_a_message_sent_before_the_room_has_joined_goes_out_once_joined(site, pe
     expect(mine).to_have_count(1)
     expect(page.locator(".msg.pending")).to_have_count(0)
     expect(page.locator(".msg.failed")).to_have_count(0)
+
+
+def test_pages_run_under_the_csp_and_an_injected_inline_script_does_not(site, person):
+    """Every page works with no Content-Security-Policy violation; a script element put into
+    the page (what an injection would do) is refused by the browser."""
+    page = person()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda msg: (
+            "Content Security Policy" in msg.text
+            and violations.append(f"{page.url}: {msg.text[:60]} {msg.location}")
+        ),
+    )
+    for path in ("/", "/listings/", "/inbox/", "/api/docs/", "/admin/login/"):
+        page.goto(f"{site.http_url}{path}")
+        page.wait_for_load_state("networkidle")
+    open_general(page, site)
+    assert violations == [], violations
+    ran = page.evaluate(
+        """() => new Promise((done) => {
+            window.__injected = false;
+            document.addEventListener("securitypolicyviolation", () => done(window.__injected));
+            const s = document.createElement("script");
+            s.textContent = "window.__injected = true";
+            document.body.appendChild(s);
+            setTimeout(() => done(window.__injected), 2000);
+        })"""
+    )
+    assert ran is False

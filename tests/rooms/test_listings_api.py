@@ -30,7 +30,8 @@ def test_listing_needs_a_title(guest_client):
     assert not Listing.objects.exists()
 
 
-def test_listings_are_cursor_paginated_newest_first(guest_client):
+def test_listings_are_cursor_paginated_newest_first(guest_client, settings):
+    settings.CHAT = {**settings.CHAT, "LISTING_CREATE_RATE": "1000/hour"}
     owner = guest_client()
     ids = [
         owner.post("/api/listings/", {"title": f"item {n}"}, format="json").json()["id"]
