@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
@@ -65,3 +66,17 @@ def run_in_site(site, code: str) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def wait_until(page: Page, expression: str, arg: object = None, timeout: float = 10.0) -> None:
+    """Until ``expression`` (or function of ``arg``) is truthy in the page.
+
+    Not ``page.wait_for_function``: that builds its predicate with ``new Function`` inside
+    the page, which the site's Content-Security-Policy (no ``unsafe-eval``) refuses;
+    ``page.evaluate`` runs through the debugger protocol and is not subject to it.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for: {expression}")
+        page.wait_for_timeout(50)

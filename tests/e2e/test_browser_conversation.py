@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e import browser as chromium
-from tests.e2e.browser import run_in_site, say, shot
+from tests.e2e.browser import run_in_site, say, shot, wait_until
 from tests.e2e.site import guest, http, migrate, site_env
 from tests.servers import free_port, start_daphne
 
@@ -112,7 +112,8 @@ def test_reply_then_jump_to_a_far_away_parent_and_scroll_both_ways(site, person)
     # Down from there, page by page, the view staying put, until the live end.
     for _ in range(8):
         page.evaluate("document.querySelector('#scroller').scrollTop = 1e9")
-        page.wait_for_function(
+        wait_until(
+            page,
             "n => document.querySelectorAll('#messages .msg').length > n",
             arg=page.locator("#messages .msg").count(),
         )

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e import browser as chromium
-from tests.e2e.browser import say, shot
+from tests.e2e.browser import say, shot, wait_until
 from tests.e2e.site import migrate, site_env
 from tests.images import samples
 from tests.servers import start_daphne
@@ -54,7 +54,7 @@ def test_attach_by_button_and_paste_and_open_the_lightbox_by_keyboard(site, pers
     assert len(big) > 400_000
     one.locator("#attach-input").set_input_files(image_file("tent.jpg", big))
     expect(one.locator("#tray progress")).to_be_visible()
-    one.wait_for_function("document.querySelector('#tray progress')?.value > 0")
+    wait_until(one, "document.querySelector('#tray progress')?.value > 0")
     expect(one.locator("#tray .upload.done")).to_have_count(1, timeout=20_000)
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
              "downloadThroughput": -1, "uploadThroughput": -1})  # fmt: skip
@@ -65,7 +65,7 @@ def test_attach_by_button_and_paste_and_open_the_lightbox_by_keyboard(site, pers
         expect(img).to_have_count(1)
         # Sized before it loads (no jump), at the image's aspect ratio (1000x800 -> 240x192).
         assert (img.get_attribute("width"), img.get_attribute("height")) == ("240", "192")
-        page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
+        wait_until(page, "el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
     expect(one.locator("#tray")).to_be_hidden()
 
     # By paste, with no text: the message is the image alone.
@@ -96,7 +96,7 @@ def test_attach_by_button_and_paste_and_open_the_lightbox_by_keyboard(site, pers
     expect(dialog).to_be_visible()
     expect(dialog.locator("img")).to_have_attribute("alt", "tent.jpg")
     full = dialog.locator("img").element_handle()
-    two.wait_for_function("i => i.complete && i.naturalWidth === 1000", arg=full)
+    wait_until(two, "i => i.complete && i.naturalWidth === 1000", arg=full)
     shot(two, "lightbox")
     two.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
@@ -107,10 +107,11 @@ def test_attach_by_button_and_paste_and_open_the_lightbox_by_keyboard(site, pers
     # page reloads that message over HTTP.
     stale = two.locator(".msg", has_text="the tent").locator(".attachments img")
     two.evaluate("img => { img.src = img.src.replace('s=', 's=x'); }", stale.element_handle())
-    two.wait_for_function(
+    wait_until(
+        two,
         "() => { const i = [...document.querySelectorAll('.msg .attachments img')]"
         ".find(i => i.alt === 'tent.jpg'); return i && !i.src.includes('s=x')"
-        " && i.complete && i.naturalWidth > 0; }"
+        " && i.complete && i.naturalWidth > 0; }",
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e import browser as chromium
-from tests.e2e.browser import say, shot
+from tests.e2e.browser import say, shot, wait_until
 from tests.e2e.site import migrate, site_env
 from tests.servers import start_daphne
 
@@ -59,11 +59,11 @@ def test_service_worker_registers_and_permission_waits_for_a_click(site, person)
         "localStorage.getItem('chat.access')}}).then((r) => r.json())"
     )
     offer.click()
-    page.wait_for_function("window.__subscribed.length === 1")
+    wait_until(page, "window.__subscribed.length === 1")
     assert page.evaluate("window.__asked") == 1
     assert page.evaluate("window.__subscribed[0]") == key["public_key"]
     # No push service answers in this sandbox: the subscribe call is where the page half ends.
-    page.wait_for_function("document.body.dataset.pushError !== undefined")
+    wait_until(page, "document.body.dataset.pushError !== undefined")
     shot(page, "push-offer")
 
 
