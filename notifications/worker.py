@@ -9,12 +9,14 @@ idempotent they send only what is still pending.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
+import time
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
@@ -38,6 +40,32 @@ def recover_interrupted(*, worker_id: str) -> int:
     if ids:
         log.warning("worker %s: %d interrupted task(s) put back to run again", worker_id, len(ids))
     return len(ids)
+
+
+OUTAGE_BACKOFF_MAX = 30.0  # seconds between tries while the database is away
+
+
+def run_through_outages(worker: Worker) -> None:
+    """``worker.run()``, started again after the database went away (it resumes once the
+    database is back: a worker must outlive an outage, as the server does). A task a failure
+    interrupted is RUNNING still; it is put back first, and being idempotent it re-sends
+    only what is still pending."""
+    delay = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            worker.run()
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() - started > 60:
+                delay = 1.0  # it had been working: a new outage
+            log.warning("task worker: database unavailable (%s); again in %.0f s", exc, delay)
+            connections.close_all()
+            time.sleep(delay)
+            delay = min(delay * 2, OUTAGE_BACKOFF_MAX)
+            # Still away: the next run fails and waits again.
+            with contextlib.suppress(OperationalError, InterfaceError):
+                recover_interrupted(worker_id=worker.worker_id)
 
 
 def make_worker(*, worker_id: str, interval: float) -> Worker:
@@ -84,5 +112,7 @@ def _start_in_process(*, interval: float) -> None:
             ]
             DBTaskResult.objects.filter(pk__in=stale).update(status="READY", started_at=None)
         worker = make_worker(worker_id=worker_id, interval=interval)
-        _thread = threading.Thread(target=worker.run, name="chat-task-worker", daemon=True)
+        _thread = threading.Thread(
+            target=run_through_outages, args=(worker,), name="chat-task-worker", daemon=True
+        )
         _thread.start()

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from notifications.worker import default_worker_id, make_worker
+from notifications.worker import default_worker_id, make_worker, run_through_outages
 
 
 class Command(BaseCommand):
@@ -23,4 +23,4 @@ class Command(BaseCommand):
     def handle(self, *args: Any, worker_id: str, interval: float, **options: Any) -> None:
         worker = make_worker(worker_id=worker_id, interval=interval)
         worker.configure_signals()  # SIGTERM: finish the running task, then exit
-        worker.run()
+        run_through_outages(worker)
