@@ -107,6 +107,7 @@ class Hub:
         self._presence_due: set[int] = set()
         self._presence_seen: dict[int, Any] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         # Set when the channel layer failed: Redis may have restarted and forgotten our group
         # memberships, so the heartbeat adds them all again until that succeeds.
         self._resubscribe = False
@@ -137,6 +138,9 @@ class Hub:
         ]
 
     async def stop(self) -> None:
+        # Also a flag: a cancellation can come out of redis-py as a TimeoutError (when it
+        # lands as its read times out), which the pump would take for a broken connection.
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -182,6 +186,8 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a broken layer connection: keep serving, try again
+                if self._stopping:
+                    return
                 if not self._resubscribe:
                     log.warning("hub: channel layer receive failed: %r", exc)
                 self._broadcasts_may_be_lost()
