@@ -39,6 +39,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     header_timeout = 10.0
     _header_timer: asyncio.TimerHandle | None = None
 
+    # uvicorn annotates a BaseTransport; httptools only ever hands it a Transport.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()
