@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
@@ -15,6 +16,7 @@ from chatsite.foundation.serializers import ErrorSerializer
 from chatsite.foundation.throttles import RoomCreateThrottle
 from images.serializers import AttachmentSerializer, attachment_data
 from messaging.attachments import attachment_upload
+from messaging.limits import read_rate_check
 from messaging.search import QUERY_MAX, QUERY_MIN, messages_search
 from messaging.selectors import (
     messages_after,
@@ -149,12 +151,18 @@ class RoomReadApi(APIView):
 
     @extend_schema(
         request=ReadSerializer,
-        responses={204: OpenApiResponse(description="Done."), 404: ErrorSerializer},
+        responses={
+            204: OpenApiResponse(description="Done."),
+            404: ErrorSerializer,
+            429: ErrorSerializer,
+        },
     )
     def post(self, request: AuthenticatedRequest, room_id: int) -> Response:
         room = room_get_for_user(room_id=room_id, user=request.user)
         data = self.ReadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # The socket's ``read`` budget, shared: marking over HTTP is no way around it.
+        async_to_sync(read_rate_check)(user_id=request.user.id)
         room_mark_read(room=room, user=request.user, seq=data.validated_data["seq"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 

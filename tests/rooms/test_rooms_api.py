@@ -90,6 +90,18 @@ def test_public_room_unread_starts_at_zero_and_counts_after_a_read(guest_client)
     assert reader.get(f"/api/rooms/{room.id}/").json()["unread"] == 1
 
 
+def test_read_marks_over_http_share_the_sockets_read_budget(guest_client, settings):
+    settings.CHAT = {**settings.CHAT, "READ_RATE": 2}
+    reader = guest_client()
+    room = PublicRoomFactory()
+    for seq in (0, 0):
+        response = reader.post(f"/api/rooms/{room.id}/read/", {"seq": seq}, format="json")
+        assert response.status_code == 204
+    refused = reader.post(f"/api/rooms/{room.id}/read/", {"seq": 0}, format="json")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited" and refused.json()["retry_after"] >= 1
+
+
 @pytest.mark.parametrize(
     ("method", "path", "data"),
     [
