@@ -119,7 +119,7 @@ def test_a_blocked_users_messages_collapse_and_can_be_revealed(site, person):
     expect(me.locator(".msg.from-blocked")).to_have_count(2)
 
 
-def test_staff_mute_someone_from_the_room_page_and_their_composer_says_why_and_how_long(
+def test_staff_mute_someone_and_set_slow_mode_from_the_room_page(
     site, person
 ):
     run_in_site(
@@ -150,6 +150,14 @@ def test_staff_mute_someone_from_the_room_page_and_their_composer_says_why_and_h
     expect(loud.locator(".msg.failed .state")).to_contain_text("not sent: Staff muted you")
     shot(loud, "muted")
     expect(staff.locator(".msg .body", has_text="can I still talk?")).to_have_count(0)
+
+    # Slow mode, from the same page: staff only; everyone's header follows (a `room` frame).
+    expect(loud.locator("#slow-mode-control")).to_be_hidden()
+    staff.get_by_label("Slow mode").select_option("30")
+    expect(loud.locator("#room-sub")).to_contain_text("slow mode: one message every 30 s")
+    expect(staff.locator("#room-sub")).to_contain_text("slow mode: one message every 30 s")
+    staff.reload()
+    expect(staff.get_by_label("Slow mode")).to_have_value("30")
 
 
 def test_a_banned_guest_sees_banned_and_no_new_identity_is_made(site, person):

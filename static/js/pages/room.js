@@ -226,6 +226,25 @@ function setupMute(current) {
   show();
 }
 
+// Staff set the room's slow mode here (as in the admin); everyone sees it in the header.
+function setupSlowMode() {
+  if (!me?.is_staff || room.kind !== "public") return;
+  const select = $("#slow-mode");
+  select.addEventListener("change", async () => {
+    select.disabled = true;
+    try {
+      const changed = await identity.api("PUT", `/api/rooms/${roomId}/slow_mode/`, { seconds: Number(select.value) });
+      state.room.slow_mode = changed.slow_mode;
+      showRoomState();
+    } catch (error) {
+      $("#mod-notice").textContent = `Could not change slow mode: ${error.detail || error}`;
+    } finally {
+      select.disabled = false;
+    }
+  });
+  $("#slow-mode-control").hidden = false;
+}
+
 function showRoomState() {
   const current = state.room;
   const about = current.kind === "direct" ? (current.listing ? `About: ${current.listing.title}` : "About a listing that was removed") : "Public room";
@@ -236,10 +255,16 @@ function showRoomState() {
   }
   if (current.blocked) composer.lock("You and this person have blocked one another; messages cannot be sent.", { kind: "blocked" });
   else composer.unlock("blocked");
+  const select = $("#slow-mode");
+  if (![...select.options].some((option) => Number(option.value) === current.slow_mode)) {
+    select.append(h("option", { value: String(current.slow_mode) }, formatWait(current.slow_mode)));
+  }
+  select.value = String(current.slow_mode);
 }
 view.blocked = await loadBlocked();
 view.collapseBlocked = room.kind === "public";
 showRoomState();
+setupSlowMode();
 state.peerRead = room.peer_last_read_seq || 0;
 if (socket.status.fatal) composer.lock(socket.status.fatal, { kind: "fatal" }); // before we listened
 let cursor;
