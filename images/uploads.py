@@ -10,14 +10,11 @@ Django, ``chatsite.uploads`` applies the same bound to the raw ASGI body, and ng
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,14 +25,6 @@ from rest_framework.request import Request
 
 from chatsite.foundation.errors import BadRequest, RateLimited, TooLarge, UnsupportedMedia
 from images.storage import image_save
-
-# Images processed at once per process, and the niceness of the threads doing it. Each takes
-# about 100 MB at its peak for a 12-megapixel photo, so the slots bound memory; and the
-# kernel gives a niced thread's CPU to the event loop whenever the loop wants it, so a burst
-# of uploads slows uploads, not the sockets of the process (bench/README.md, images).
-PROCESSING_SLOTS = 2
-PROCESSING_NICE = 10
-_slots = threading.BoundedSemaphore(PROCESSING_SLOTS)
 
 # Room for the multipart framing around the file (boundaries, part headers, the name).
 MULTIPART_SLACK = 16 * 1024
@@ -135,28 +124,3 @@ def image_ingest(*, upload: UploadedFile, prefix: str) -> Ingested:
         }
     )
 
-
-T = TypeVar("T")
-
-
-def in_background(work: Callable[[], T]) -> T:
-    """``work()`` on a fresh thread of lower priority, at most ``PROCESSING_SLOTS`` at once;
-    the caller's thread waits (it is the upload request's own thread)."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        with contextlib.suppress(OSError):  # Linux: this thread alone (it ends with the work)
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PROCESSING_NICE)
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:  # handed to the caller's thread, raised there
-            outcome["error"] = exc
-
-    with _slots:
-        worker = threading.Thread(target=run, name="image-processing", daemon=True)
-        worker.start()
-        worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    value: T = outcome["value"]
-    return value

@@ -1,13 +1,12 @@
 """Reads: who blocks whom, who is muted where, which addresses may not mint guests."""
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from moderation.models import AddressBan, Block, RoomMute
+from moderation.models import AddressBan, Block
 from rooms.models import ChatRoom, Membership
 
 
@@ -36,16 +35,6 @@ def users_blocked_by(*, user: User) -> QuerySet[User]:
     """The users ``user`` blocks, most recently blocked first."""
     return User.objects.filter(blocks_received__blocker=user).order_by(
         "-blocks_received__created_at", "-id"
-    )
-
-
-def mute_until(*, room_id: int, user_id: int) -> datetime | None:
-    """When ``user_id``'s mute in the room ends, if one is running now."""
-    return (
-        RoomMute.objects.filter(room_id=room_id, user_id=user_id, until__gt=timezone.now())
-        .order_by("-until")
-        .values_list("until", flat=True)
-        .first()
     )
 
 

@@ -3,21 +3,11 @@
 // notifications" — permission is only ever asked after that click, never on load).
 
 import { identity } from "./identity.js";
+import { allRooms } from "./rooms.js";
 
 const BASE_TITLE = document.title;
 
 // --- unread count: title and favicon -------------------------------------------------------
-
-async function allRooms() {
-  const rooms = [];
-  let path = "/api/rooms/";
-  while (path) {
-    const page = await identity.api("GET", path);
-    rooms.push(...page.results);
-    path = page.next ? new URL(page.next, location.href).pathname + new URL(page.next, location.href).search : null;
-  }
-  return rooms;
-}
 
 export function showUnread(total) {
   document.title = total > 0 ? `(${total > 99 ? "99+" : total}) ${BASE_TITLE}` : BASE_TITLE;

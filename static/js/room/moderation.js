@@ -25,12 +25,15 @@ export async function loadBlocked() {
 // Hooks for render.js's `view`: `redraw()` redraws every shown message, `notice(text)` says
 // what happened.
 export function moderationView({ state, view, roomId, redraw, notice }) {
+  // True once the server did it; a refusal is said, and changes nothing here.
   const act = async (method, path, body, done) => {
     try {
       await identity.api(method, path, body);
       notice(done);
+      return true;
     } catch (error) {
       notice(`Could not do that: ${error.detail || error}`);
+      return false;
     }
   };
   return {
@@ -55,7 +58,7 @@ export function moderationView({ state, view, roomId, redraw, notice }) {
     },
     async onBlock(user) {
       if (!confirm(`Block ${user.display_name}? You will not see their messages or hear from them.`)) return;
-      await act("POST", "/api/blocks/", { user: user.id }, `You blocked ${user.display_name}.`);
+      if (!(await act("POST", "/api/blocks/", { user: user.id }, `You blocked ${user.display_name}.`))) return;
       view.blocked.add(user.id);
       redraw();
     },
