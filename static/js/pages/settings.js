@@ -2,7 +2,7 @@
 // this browser (server side and the browser's own subscription), language.
 
 import { boot } from "../app.js";
-import { $, showError } from "../dom.js";
+import { $, ready, showError } from "../dom.js";
 import { identity } from "../identity.js";
 import { pushState, turnOffPush, turnOnPush } from "../notify.js";
 
@@ -54,5 +54,6 @@ form.addEventListener("submit", async (event) => {
   showPush();
 });
 
+ready(form); // submitting is handled now; `show` then disables what must stay off
 show(current);
 showPush();
