@@ -16,7 +16,7 @@ from django.db import transaction
 from accounts.models import User
 from chatsite.foundation.errors import BadRequest, NotFound
 from chatsite.foundation.publish import Event, collecting, publish_on_commit, room_group
-from messaging.limits import send_rate_check
+from messaging.limits import write_rate_check
 from messaging.models import ChatMessage, Reaction
 from messaging.replies import RELATED
 from messaging.serializers import message_frame
@@ -119,5 +119,5 @@ async def amessage_react(
 ) -> tuple[ChatMessage | None, list[Event]]:
     """``message_react`` within the user's write rate (reactions share the send budget);
     the events its commit published, for the caller to broadcast."""
-    await send_rate_check(user_id=user.id)
+    await write_rate_check(user_id=user.id)
     return await _amessage_react(message_id=message_id, user=user, emoji=emoji, on=on)

@@ -280,7 +280,7 @@ def message_hide(*, message_id: int) -> ChatMessage | None:
     room_id = _message_room_id(message_id)
     with transaction.atomic():
         seq, _ = room_next_seq(room_id=room_id, allow_closed=True)
-        message = ChatMessage.objects.select_related("author").get(pk=message_id)
+        message = ChatMessage.objects.select_related(*RELATED).get(pk=message_id)
         if message.deleted_at is not None:
             transaction.set_rollback(True)
             return None
@@ -296,7 +296,7 @@ def message_restore(*, message_id: int) -> ChatMessage | None:
     room_id = _message_room_id(message_id)
     with transaction.atomic():
         seq, _ = room_next_seq(room_id=room_id, allow_closed=True)
-        message = ChatMessage.objects.select_related("author").get(pk=message_id)
+        message = ChatMessage.objects.select_related(*RELATED).get(pk=message_id)
         if message.deleted_at is None or not message.body:
             transaction.set_rollback(True)
             return None
