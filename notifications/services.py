@@ -20,8 +20,10 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from chatsite.foundation.errors import BadRequest
@@ -34,6 +36,7 @@ from notifications.models import (
     PushDelivery,
     PushSubscription,
 )
+from notifications.selectors import language_cache_key
 from rooms.models import ChatRoom
 
 log = logging.getLogger(__name__)
@@ -70,15 +73,15 @@ def settings_update(
     changes: dict[str, object] = {}
     if notify_email is not _UNSET:
         if notify_email not in (NotificationSettings.OFF, NotificationSettings.DIGEST):
-            raise BadRequest('notify_email must be "off" or "digest".')
+            raise BadRequest(gettext('notify_email must be "off" or "digest".'))
         changes["notify_email"] = notify_email
     if notify_push is not _UNSET:
         if not isinstance(notify_push, bool):
-            raise BadRequest("notify_push must be true or false.")
+            raise BadRequest(gettext("notify_push must be true or false."))
         changes["notify_push"] = notify_push
     if language is not _UNSET:
         if language is not None and language not in dict(NotificationSettings.LANGUAGES):
-            raise BadRequest('language must be "en", "ko" or null.')
+            raise BadRequest(gettext('language must be "en", "ko" or null.'))
         changes["language"] = language or ""
     new_email: str | None = None
     if email is not _UNSET:
@@ -94,14 +97,19 @@ def settings_update(
 
                 send_verification.enqueue(user.pk, new_email)
         prefs.save()
+    if "language" in changes:
+        cache.delete(language_cache_key(user.pk))  # read again from the row on next use
     return prefs
 
 
 def _clean_email(value: object, *, user: User) -> str:
     if user.is_guest:
-        raise BadRequest("Only a claimed account can have an e-mail address.")
+        raise BadRequest(gettext("Only a claimed account can have an e-mail address."))
     if not isinstance(value, str) or len(value) > EMAIL_MAX:
-        raise BadRequest(f"email must be a string of at most {EMAIL_MAX} characters.")
+        raise BadRequest(
+            gettext("email must be a string of at most %(email_max)s characters.")
+            % {"email_max": EMAIL_MAX}
+        )
     value = value.strip()
     if not value:
         return ""
@@ -111,7 +119,7 @@ def _clean_email(value: object, *, user: User) -> str:
     try:
         validate_email(value)
     except ValidationError as exc:
-        raise BadRequest("email is not an e-mail address.") from exc
+        raise BadRequest(gettext("email is not an e-mail address.")) from exc
     return value
 
 
@@ -127,11 +135,11 @@ def _token_target(token: str, *, salt: str, max_age: int) -> tuple[int, str]:
     try:
         data = signing.loads(token, salt=salt, max_age=max_age)
     except signing.SignatureExpired as exc:
-        raise LinkInvalid("This link has expired.") from exc
+        raise LinkInvalid(gettext("This link has expired.")) from exc
     except signing.BadSignature as exc:
-        raise LinkInvalid("This link is not valid.") from exc
+        raise LinkInvalid(gettext("This link is not valid.")) from exc
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
-        raise LinkInvalid("This link is not valid.")
+        raise LinkInvalid(gettext("This link is not valid."))
     return data["u"], str(data.get("e", ""))
 
 
@@ -141,7 +149,9 @@ def email_verify(*, token: str) -> str:
     with transaction.atomic():
         prefs = NotificationSettings.objects.select_for_update().filter(user_id=user_id).first()
         if prefs is None or not email or prefs.email != email:
-            raise LinkInvalid("This link is for an address that is no longer on the account.")
+            raise LinkInvalid(
+                gettext("This link is for an address that is no longer on the account.")
+            )
         if prefs.email_verified_at is None:
             prefs.email_verified_at = timezone.now()
             prefs.save(update_fields=["email_verified_at"])
@@ -152,7 +162,7 @@ def email_unsubscribe_check(*, token: str) -> str:
     """The address a valid unsubscribe link is for (nothing changed)."""
     user_id, email = _token_target(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
     if not NotificationSettings.objects.filter(user_id=user_id, email=email).exists():
-        raise LinkInvalid("This link is for an address that is no longer on the account.")
+        raise LinkInvalid(gettext("This link is for an address that is no longer on the account."))
     return email
 
 
@@ -163,7 +173,7 @@ def email_unsubscribe(*, token: str) -> str:
         notify_email=NotificationSettings.OFF
     )
     if not updated:
-        raise LinkInvalid("This link is for an address that is no longer on the account.")
+        raise LinkInvalid(gettext("This link is for an address that is no longer on the account."))
     return email
 
 
@@ -192,7 +202,7 @@ def push_subscribe(*, user: User, endpoint: object, keys: object) -> PushSubscri
 
 def push_unsubscribe(*, user: User, endpoint: object) -> None:
     if not isinstance(endpoint, str) or not endpoint:
-        raise BadRequest("endpoint must be a URL.")
+        raise BadRequest(gettext("endpoint must be a URL."))
     PushSubscription.objects.filter(user=user, endpoint=endpoint).delete()
 
 
@@ -248,9 +258,13 @@ def message_deliver(*, message_id: int, mentioned_user_ids: Sequence[int]) -> in
             digest_schedule(user_id=user_id, after=message.created_at)
     payload = push_payload(message)
     sent = 0
-    pending = PushDelivery.objects.filter(
-        notice__message_id=message.pk, state=PushDelivery.PENDING, attempts=0
-    ).select_related("subscription", "notice").order_by("pk")
+    pending = (
+        PushDelivery.objects.filter(
+            notice__message_id=message.pk, state=PushDelivery.PENDING, attempts=0
+        )
+        .select_related("subscription", "notice")
+        .order_by("pk")
+    )
     for delivery in pending:
         sent += push_attempt(delivery=delivery, payload=payload)
     return sent
