@@ -22,8 +22,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
 from chatsite.foundation.errors import BadRequest
@@ -36,7 +36,7 @@ from notifications.models import (
     PushDelivery,
     PushSubscription,
 )
-from notifications.selectors import language_cache_key
+from notifications.selectors import language_cache_key, user_language
 from rooms.models import ChatRoom
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,9 @@ def verification_send(*, user_id: int, email: str) -> bool:
     if prefs is None or prefs.email != email or prefs.email_verified_at is not None:
         return False
     token = email_token(user_id=user_id, email=email, salt=VERIFY_SALT)
-    emails.send_verification(email=email, url=f"{_site()}/email/verify/{token}/")
+    emails.send_verification(
+        email=email, url=f"{_site()}/email/verify/{token}/", language=prefs.language
+    )
     return True
 
 
@@ -278,12 +280,20 @@ def _digest_wanted(prefs: NotificationSettings | None) -> bool:
     )
 
 
-def push_payload(message: ChatMessage) -> str:
+def push_payload(message: ChatMessage, *, language: str = "") -> str:
+    """The push for ``message`` in the recipient's settings ``language`` (English if none):
+    the only words of ours in it are for a message with photos and no text; ``lang`` tells
+    the service worker which language the notification is in."""
     room = message.room
     where = room.listing.title if room.listing is not None else room.name
     body = (
         message.body if len(message.body) <= PREVIEW_MAX else message.body[: PREVIEW_MAX - 1] + "…"
     )
+    with translation.override(language or settings.LANGUAGE_CODE):
+        if not body and message.media:
+            count = len(message.media)
+            body = ngettext("Sent a photo", "Sent %(count)s photos", count) % {"count": count}
+        lang = translation.get_language()
     return orjson.dumps(
         {
             "type": "message",
@@ -293,6 +303,7 @@ def push_payload(message: ChatMessage) -> str:
             if where
             else message.author.display_name,
             "body": body,
+            "lang": lang,
         }
     ).decode()
 
@@ -304,7 +315,7 @@ def push_attempt(*, delivery: PushDelivery, payload: str | None = None) -> int:
         message = ChatMessage.objects.select_related("room__listing", "author").get(
             pk=delivery.notice.message_id
         )
-        payload = push_payload(message)
+        payload = push_payload(message, language=user_language(user_id=delivery.notice.user_id))
     sub = delivery.subscription
     outcome = push.send(
         endpoint=sub.endpoint,
@@ -359,7 +370,8 @@ def push_retry_run(*, delivery_id: int) -> int:
     ):
         PushDelivery.objects.filter(pk=delivery.pk).update(state=PushDelivery.FAILED)
         return 0
-    return push_attempt(delivery=delivery, payload=push_payload(message))
+    language = user_language(user_id=delivery.notice.user_id)
+    return push_attempt(delivery=delivery, payload=push_payload(message, language=language))
 
 
 # --- digests ---------------------------------------------------------------------------------
@@ -470,6 +482,7 @@ def _digest_send(digest: Digest) -> int:
     token = email_token(user_id=digest.user_id, email=digest.email, salt=UNSUBSCRIBE_SALT)
     emails.send_digest(
         email=digest.email,
+        language=user_language(user_id=digest.user_id),
         rooms=_digest_rooms(notices),
         unsubscribe_url=f"{_site()}/email/unsubscribe/{token}/",
         settings_url=f"{_site()}/settings/",
