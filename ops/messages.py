@@ -1,0 +1,107 @@
+"""The translation catalogs under locale/ (issue 15): compile them, or refresh them.
+
+``python -m ops.messages compile`` (run by ``make``): every ``locale/*/LC_MESSAGES/*.po``
+into its ``.mo`` (git-ignored), with GNU gettext's ``msgfmt`` through Django's
+``compilemessages`` when it is installed (Debian ``gettext``, .ci/run installs it), else
+with ``polib`` (pure Python) — never skipped: a catalog that cannot be compiled fails.
+
+``python -m ops.messages make`` (``make messages``): ``makemessages`` for every language
+in settings.LANGUAGES, both domains (``django``: templates and Python; ``djangojs``:
+static/js and static/sw.js), keeping existing translations. Needs ``xgettext``. New msgids
+come out with an empty ``msgstr``: translate them, then ``make test`` checks none is left
+(tests/test_i18n_catalogs.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALE = ROOT / "locale"
+# What makemessages must not read: the virtualenv, outputs, tests, benchmarks.
+IGNORE = [".venv", "venv", "staticfiles", "test-output", "tests", "bench", "var", "node_modules"]
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+    import django
+
+    django.setup()
+
+
+def po_files() -> list[Path]:
+    return sorted(LOCALE.glob("*/LC_MESSAGES/*.po"))
+
+
+def compile_with_polib(po: Path) -> None:
+    import polib
+
+    catalog = polib.pofile(str(po))
+    # msgfmt leaves fuzzy entries out; so does polib's save_as_mofile (it skips obsolete
+    # ones, and fuzzy ones are dropped here first).
+    for entry in [e for e in catalog if e.fuzzy]:
+        catalog.remove(entry)
+    catalog.save_as_mofile(str(po.with_suffix(".mo")))
+
+
+def compile_all() -> int:
+    files = po_files()
+    if not files:
+        print(f"no catalogs under {LOCALE}", file=sys.stderr)
+        return 1
+    if shutil.which("msgfmt"):
+        _django()
+        from django.core.management import call_command
+
+        os.chdir(ROOT)
+        call_command("compilemessages", ignore_patterns=IGNORE, verbosity=0)
+        how = "msgfmt"
+    else:
+        for po in files:
+            compile_with_polib(po)
+        how = "polib (GNU gettext's msgfmt is not installed)"
+    missing = [po for po in files if not po.with_suffix(".mo").exists()]
+    if missing:
+        print(f"not compiled: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 1
+    print(f"compiled {len(files)} catalogs with {how}")
+    return 0
+
+
+def make_all() -> int:
+    if not shutil.which("xgettext"):
+        print("makemessages needs GNU gettext (Debian: apt-get install gettext)", file=sys.stderr)
+        return 1
+    _django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    os.chdir(ROOT)
+    languages = [code for code, _ in settings.LANGUAGES]
+    call_command(
+        "makemessages", locale=languages, ignore_patterns=IGNORE, no_obsolete=True, verbosity=1
+    )
+    call_command(
+        "makemessages",
+        locale=languages,
+        domain="djangojs",
+        ignore_patterns=[*IGNORE, "staticfiles/*", "static/js/vendor/*"],
+        no_obsolete=True,
+        verbosity=1,
+    )
+    return compile_all()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["compile", "make"])
+    args = parser.parse_args()
+    return compile_all() if args.action == "compile" else make_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
