@@ -8,8 +8,9 @@ with ``polib`` (pure Python) — never skipped: a catalog that cannot be compile
 ``python -m ops.messages make`` (``make messages``): ``makemessages`` for every language
 in settings.LANGUAGES, both domains (``django``: templates and Python; ``djangojs``:
 static/js and static/sw.js), keeping existing translations. Needs ``xgettext``. New msgids
-come out with an empty ``msgstr``: translate them, then ``make test`` checks none is left
-(tests/test_i18n_catalogs.py).
+come out with an empty ``msgstr``; those whose msgid is in ``locale/<lang>/glossary.po``
+(written ahead) are filled from it; the rest are listed: translate them, then ``make test``
+checks none is left (tests/test_i18n_catalogs.py).
 """
 
 from __future__ import annotations
@@ -81,12 +82,63 @@ def compile_all() -> int:
 def compile_if_stale() -> None:
     """Compile when a .mo is missing or older than its .po (a bare ``pytest`` run; ``make``
     always compiles). Raises when that fails."""
-    if any(
-        not po.with_suffix(".mo").exists()
-        or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
-        for po in po_files()
-    ) and compile_all() != 0:
+    if (
+        any(
+            not po.with_suffix(".mo").exists()
+            or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+            for po in po_files()
+        )
+        and compile_all() != 0
+    ):
         raise RuntimeError("the translation catalogs could not be compiled")
+
+
+def fill_from_glossary() -> int:
+    """Fill an empty ``msgstr`` from ``locale/<lang>/glossary.po`` where the msgid (and
+    plural) match exactly: translations written ahead for strings being wrapped elsewhere.
+    The number filled."""
+    import polib
+
+    filled = 0
+    for glossary_path in sorted(LOCALE.glob("*/glossary.po")):
+        glossary = {
+            (e.msgctxt, e.msgid, e.msgid_plural): e for e in polib.pofile(str(glossary_path))
+        }
+        for po_path in sorted((glossary_path.parent / "LC_MESSAGES").glob("*.po")):
+            catalog = polib.pofile(str(po_path), wrapwidth=100)
+            changed = False
+            for entry in catalog:
+                known = glossary.get((entry.msgctxt, entry.msgid, entry.msgid_plural))
+                empty = not entry.msgstr and not any((entry.msgstr_plural or {}).values())
+                if known is None or not (empty or entry.fuzzy):
+                    continue
+                entry.msgstr = known.msgstr
+                entry.msgstr_plural = dict(known.msgstr_plural)
+                if entry.fuzzy:
+                    entry.flags.remove("fuzzy")
+                    entry.previous_msgid = entry.previous_msgid_plural = None
+                filled += 1
+                changed = True
+            if changed:
+                catalog.save(str(po_path))
+    return filled
+
+
+def untranslated_report() -> list[str]:
+    import polib
+
+    lines = []
+    for po_path in po_files():
+        if po_path.parent.parent.name == "en":
+            continue  # the source language: an empty msgstr shows the msgid
+        for entry in polib.pofile(str(po_path)):
+            if entry.obsolete:
+                continue
+            done = all(entry.msgstr_plural.values()) if entry.msgid_plural else entry.msgstr
+            if entry.fuzzy or not done:
+                flag = " (fuzzy)" if entry.fuzzy else ""
+                lines.append(f"{po_path.relative_to(ROOT)}: {entry.msgid!r}{flag}")
+    return lines
 
 
 def make_all() -> int:
@@ -110,6 +162,12 @@ def make_all() -> int:
         no_obsolete=True,
         verbosity=1,
     )
+    filled = fill_from_glossary()
+    print(f"filled {filled} msgstr from locale/*/glossary.po")
+    left = untranslated_report()
+    if left:
+        print(f"{len(left)} to translate (or fix if fuzzy):")
+        print("\n".join(f"  {line}" for line in left))
     return compile_all()
 
 
