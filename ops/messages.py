@@ -105,7 +105,7 @@ def fill_from_glossary() -> int:
             (e.msgctxt, e.msgid, e.msgid_plural): e for e in polib.pofile(str(glossary_path))
         }
         for po_path in sorted((glossary_path.parent / "LC_MESSAGES").glob("*.po")):
-            catalog = polib.pofile(str(po_path), wrapwidth=100)
+            catalog = polib.pofile(str(po_path), wrapwidth=79)  # as msgmerge wraps
             changed = False
             for entry in catalog:
                 known = glossary.get((entry.msgctxt, entry.msgid, entry.msgid_plural))
