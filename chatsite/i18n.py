@@ -23,9 +23,10 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
+from django.views.i18n import JavaScriptCatalog
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -100,6 +101,18 @@ class UserLanguageCookieMiddleware:
                 samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]  # a str setting
             )
         return response
+
+
+class LanguageCatalog(JavaScriptCatalog):
+    """Django's JavaScript catalog for the language its URL names (``/jsi18n/?l=ko``, as
+    base.html writes it), else the request's: one URL, one content, safe to cache."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        language = supported(request.GET.get("l"))
+        if language is None:
+            return super().get(request, *args, **kwargs)
+        with translation.override(language):
+            return super().get(request, *args, **kwargs)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:

@@ -4,11 +4,11 @@ from django.urls import include, path
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import last_modified
-from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from chatsite import health
 from chatsite.foundation.metrics import metrics_view
+from chatsite.i18n import LanguageCatalog
 from chatsite.pages import urls_pages
 from notifications.urls import page_urlpatterns as notification_pages
 
@@ -19,7 +19,7 @@ from notifications.urls import page_urlpatterns as notification_pages
 _catalog_compiled = timezone.now()
 javascript_catalog = cache_control(max_age=3600)(
     last_modified(lambda request, **kwargs: _catalog_compiled)(
-        JavaScriptCatalog.as_view(domain="djangojs", packages=["accounts"])
+        LanguageCatalog.as_view(domain="djangojs", packages=["accounts"])
     )
 )
 

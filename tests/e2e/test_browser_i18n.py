@@ -36,7 +36,8 @@ def settings_language(page: Page) -> object:
     return page.evaluate(
         """async () => {
             const token = localStorage.getItem("chat.access");
-            const r = await fetch("/api/me/settings/", {headers: {Authorization: `Bearer ${token}`}});
+            const headers = { Authorization: `Bearer ${token}` };
+            const r = await fetch("/api/me/settings/", { headers });
             return (await r.json()).language;
         }"""
     )
