@@ -27,6 +27,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.authentication import SessionScheme
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -76,6 +78,16 @@ class LanguageSessionAuthentication(SessionAuthentication):
         if result is not None:
             _apply_user_language(request, result[0])
         return result
+
+
+class LanguageJWTScheme(SimpleJWTScheme):
+    """The OpenAPI schema describes it as simplejwt's bearer scheme."""
+
+    target_class = "chatsite.i18n.LanguageJWTAuthentication"
+
+
+class LanguageSessionScheme(SessionScheme):
+    target_class = "chatsite.i18n.LanguageSessionAuthentication"
 
 
 class UserLanguageCookieMiddleware:
