@@ -80,3 +80,4 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* test-output
+	find locale -name '*.mo' -delete

@@ -277,3 +277,24 @@ def test_the_heuristics_catch_what_they_are_for():
         )
         == []
     )
+
+
+def test_the_pure_python_compiler_makes_catalogs_gettext_reads(tmp_path):
+    """Without GNU gettext, ``make`` compiles with polib (ops/messages.py): the result works,
+    plural forms included, and a fuzzy entry is left out as msgfmt leaves it out."""
+    import gettext
+
+    from ops.messages import compile_with_polib
+
+    po = tmp_path / "django.po"
+    shutil.copy(ROOT / "locale" / "ko" / "LC_MESSAGES" / "django.po", po)
+    catalog = polib.pofile(str(po))
+    catalog.append(polib.POEntry(msgid="Unsure", msgstr="불확실", flags=["fuzzy"]))
+    catalog.save()
+    compile_with_polib(po)
+    with (tmp_path / "django.mo").open("rb") as compiled:
+        korean = gettext.GNUTranslations(compiled)
+    assert korean.gettext("No such room.") == "해당 방이 없습니다."
+    photos = korean.ngettext("Sent a photo", "Sent %(count)s photos", 3)
+    assert photos == "사진 %(count)s장을 보냈습니다"
+    assert korean.gettext("Unsure") == "Unsure"
