@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint migrate clean prod-up prod-down prod-status bench
+.PHONY: run test lint migrate clean prod-up prod-down prod-status bench compilemessages messages
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,13 +13,23 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-migrate: $(STAMP)
+# The translations (locale/*/LC_MESSAGES/*.po) compiled into the .mo files Django reads (not
+# committed): msgfmt when GNU gettext is installed, else polib; a failure stops the build.
+compilemessages: $(STAMP)
+	$(PY) -m ops.messages compile
+
+# Refresh the catalogs from the code (makemessages for every language, both domains; needs
+# GNU gettext), then translate the new empty msgstr entries in locale/ko (README, "Languages").
+messages: $(STAMP)
+	$(PY) -m ops.messages make
+
+migrate: $(STAMP) compilemessages
 	$(PY) manage.py migrate --noinput
 
 run: migrate
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: $(STAMP)
+test: $(STAMP) compilemessages
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -36,7 +46,7 @@ test: $(STAMP)
 # A production stack on loopback: PostgreSQL, Redis, $(WORKERS) Daphne workers, nginx with TLS
 # (https://localhost:8443/), the purge scheduler, the task worker (pushes, e-mail digests). Needs Debian's postgresql, redis-server, nginx.
 WORKERS ?= 2
-prod-up: $(STAMP)
+prod-up: $(STAMP) compilemessages
 	$(PY) -m ops.stack up --workers $(WORKERS)
 
 prod-down:
@@ -70,3 +80,4 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* test-output
+	find locale -name '*.mo' -delete

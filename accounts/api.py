@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed
@@ -78,7 +79,9 @@ class _RefreshSerializer(TokenRefreshSerializer):
         try:
             return super().validate(attrs)
         except User.DoesNotExist as exc:
-            raise AuthenticationFailed("No active account found for the given token.") from exc
+            raise AuthenticationFailed(
+                gettext("No active account found for the given token.")
+            ) from exc
         except (TokenError, InvalidToken, AuthenticationFailed):
             # A ban revoked the token: say so (403 ``banned``), so the client shows it
             # instead of minting itself a new identity. A token that is only stale or
@@ -101,7 +104,7 @@ def _banned_user_of(raw: object) -> bool:
 
 
 def _banned() -> Forbidden:
-    error = Forbidden("This identity is banned.")
+    error = Forbidden(gettext("This identity is banned."))
     error.code = Code.BANNED
     return error
 

@@ -18,6 +18,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from rest_framework.request import Request
 
 from chatsite.foundation.errors import RateLimited
@@ -54,7 +55,10 @@ def login_check(*, keys: list[str]) -> None:
     now = time.time()
     wait = max((float(t) + window - now for t in since), default=window)
     seconds = max(1, math.ceil(wait))
-    raise RateLimited(f"Too many failed attempts; try again in {seconds} s.", retry_after=seconds)
+    raise RateLimited(
+        gettext("Too many failed attempts; try again in %(seconds)s s.") % {"seconds": seconds},
+        retry_after=seconds,
+    )
 
 
 def login_failed(*, keys: list[str]) -> None:

@@ -5,6 +5,7 @@ import secrets
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -34,7 +35,7 @@ def guest_create(*, attempts: int = 10) -> User:
                 return user
         except IntegrityError:
             continue
-    raise Conflict("Could not mint a guest identity; try again.")
+    raise Conflict(gettext("Could not mint a guest identity; try again."))
 
 
 def tokens_for_user(*, user: User) -> dict[str, str]:
@@ -49,12 +50,14 @@ def tokens_for_user(*, user: User) -> dict[str, str]:
 def user_claim(*, user: User, username: str, password: str) -> User:
     """Turn a guest into a named account: same id, same nickname#tag, same history."""
     if not user.is_guest:
-        raise BadRequest("This identity is already claimed.")
+        raise BadRequest(gettext("This identity is already claimed."))
     username = username.strip()
     try:
         User.username_validator(username)
     except DjangoValidationError as exc:
-        raise BadRequest("A username has letters, digits and @ . + - _ only (no spaces).") from exc
+        raise BadRequest(
+            gettext("A username has letters, digits and @ . + - _ only (no spaces).")
+        ) from exc
     if User.objects.filter(username__iexact=username).exclude(pk=user.pk).exists():
         raise _username_taken()
     user.username = username
@@ -73,7 +76,7 @@ def user_claim(*, user: User, username: str, password: str) -> User:
 
 
 def _username_taken() -> Conflict:
-    error = Conflict("That username is taken.")
+    error = Conflict(gettext("That username is taken."))
     error.code = Code.USERNAME_TAKEN
     return error
 

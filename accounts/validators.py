@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 
 class NotBlankPasswordValidator:
@@ -12,7 +13,9 @@ class NotBlankPasswordValidator:
 
     def validate(self, password: str, user: Any = None) -> None:
         if not password.strip():
-            raise ValidationError("A password needs more than spaces.", code="password_blank")
+            raise ValidationError(
+                gettext("A password needs more than spaces."), code="password_blank"
+            )
 
     def get_help_text(self) -> str:
-        return "Your password cannot be only spaces."
+        return gettext("Your password cannot be only spaces.")

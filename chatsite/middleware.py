@@ -7,6 +7,7 @@ from django.conf import settings
 
 from accounts.selectors import TokenRefused, auser_get_by_access_token
 from chatsite.foundation.codes import BEARER_PREFIX, Close
+from chatsite.i18n import socket_language
 
 
 def token_from_scope(scope: dict[str, Any]) -> str | None:
@@ -23,7 +24,8 @@ def token_from_scope(scope: dict[str, Any]) -> str | None:
 
 
 class JwtAuthMiddleware:
-    """Puts ``user``, ``token_exp`` and ``auth_close`` (None, 4401 or 4403) in the scope.
+    """Puts ``user``, ``token_exp``, ``auth_close`` (None, 4401 or 4403) and ``language``
+    (chatsite.i18n: the user's settings, the cookie, Accept-Language) in the scope.
 
     The consumer, not this middleware, closes a refused socket: the contract is "accept,
     then close with 4401/4403, sending nothing else".
@@ -35,12 +37,13 @@ class JwtAuthMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         # Plain ints in the scope: the consumer hands them to the server, and autobahn
         # (Daphne) refuses a close code whose type is not exactly ``int``.
-        scope = dict(scope, user=None, token_exp=None, auth_close=int(Close.AUTH))
+        scope = dict(scope, user=None, token_exp=None, auth_close=int(Close.AUTH), language=None)
         raw = token_from_scope(scope)
         if raw:
             try:
                 scope["user"], scope["token_exp"] = await auser_get_by_access_token(raw=raw)
                 scope["auth_close"] = None
+                scope["language"] = await socket_language(scope)
             except TokenRefused as exc:
                 scope["auth_close"] = int(exc.close_code)
         return await self.inner(scope, receive, send)

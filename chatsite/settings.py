@@ -111,6 +111,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "chatsite.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before CommonMiddleware (Django's documented place): the language
+    # from the cookie the switcher sets, else Accept-Language. A signed-in user's settings
+    # ``language`` is applied after authentication (chatsite.i18n).
+    "django.middleware.locale.LocaleMiddleware",
+    "chatsite.i18n.UserLanguageCookieMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -130,6 +135,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",  # LANGUAGE_CODE, LANGUAGES
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -438,8 +444,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Realtime Chat <chat@l
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # simplejwt's, then the user's settings ``language`` made the request's language.
+        "chatsite.i18n.LanguageJWTAuthentication",
+        "chatsite.i18n.LanguageSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
@@ -498,9 +505,9 @@ if MEDIA_STORAGE == "s3":
     _media_storage = {
         "BACKEND": "images.s3.MediaS3Storage",
         "OPTIONS": {
-            "bucket_name": require("MEDIA_S3_BUCKET") if PRODUCTION else os.environ.get(
-                "MEDIA_S3_BUCKET", "chat-media"
-            ),
+            "bucket_name": require("MEDIA_S3_BUCKET")
+            if PRODUCTION
+            else os.environ.get("MEDIA_S3_BUCKET", "chat-media"),
             "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
             "region_name": os.environ.get("MEDIA_S3_REGION") or None,
             "access_key": os.environ.get("MEDIA_S3_ACCESS_KEY_ID") or None,
@@ -527,7 +534,14 @@ STORAGES = {
 # A request body past this spills to a temporary file (Django's ASGI handler spools it);
 # images.uploads writes every file part to one whatever its size. (0 would mean "never".)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
-LANGUAGE_CODE = "en-us"
+# The page speaks English and Korean (PROTOCOL.md: settings ``language``); ``make`` compiles
+# locale/*/LC_MESSAGES/*.po into the .mo files Django reads (they are not committed).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PRODUCTION
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 from typing import IO
 
+from django.utils.translation import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chatsite.foundation.errors import TooLarge, UnsupportedMedia
@@ -52,8 +53,11 @@ def image_process(*, source: str | IO[bytes], max_pixels: int) -> Processed:
                 width, height = img.size
                 if width * height > max_pixels:
                     raise TooLarge(
-                        f"An image has at most {max_pixels // 1_000_000} megapixels "
-                        f"(this one {width}x{height})."
+                        gettext(
+                            "An image has at most %(megapixels)s megapixels "
+                            "(this one %(width)sx%(height)s)."
+                        )
+                        % {"megapixels": max_pixels // 1000000, "width": width, "height": height}
                     )
                 img.load()  # a GIF: its first frame
                 return _encode(img)
@@ -61,7 +65,7 @@ def image_process(*, source: str | IO[bytes], max_pixels: int) -> Processed:
         raise UnsupportedMedia() from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         # Truncated or corrupt data: Pillow's decoders raise these.
-        raise UnsupportedMedia("That image is damaged or incomplete.") from exc
+        raise UnsupportedMedia(gettext("That image is damaged or incomplete.")) from exc
 
 
 def _encode(img: Image.Image) -> Processed:

@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from rest_framework.request import Request
 
 from chatsite.foundation.errors import BadRequest, RateLimited, TooLarge, UnsupportedMedia
@@ -38,7 +39,9 @@ def body_limit() -> int:
 
 def too_large() -> TooLarge:
     limit = settings.CHAT["UPLOAD_MAX_BYTES"]
-    return TooLarge(f"An image has at most {limit // (1024 * 1024)} MB.")
+    return TooLarge(
+        gettext("An image has at most %(megabytes)s MB.") % {"megabytes": limit // (1024 * 1024)}
+    )
 
 
 class BoundedUploadHandler(TemporaryFileUploadHandler):
@@ -64,7 +67,9 @@ def upload_rate_check(*, user_id: int) -> None:
     cache.add(key, 0, timeout=window + 1)
     if cache.incr(key) > rate:
         wait = max(1, math.ceil((slot + 1) * window - now))
-        raise RateLimited(f"Too many uploads; try again in {wait} s.", retry_after=wait)
+        raise RateLimited(
+            gettext("Too many uploads; try again in %(wait)s s.") % {"wait": wait}, retry_after=wait
+        )
 
 
 def upload_file(request: Request) -> UploadedFile:
@@ -80,10 +85,10 @@ def upload_file(request: Request) -> UploadedFile:
     ]
     files = request.FILES.getlist("file")
     if len(files) != 1:
-        raise BadRequest("Send one image as the multipart field 'file'.")
+        raise BadRequest(gettext("Send one image as the multipart field 'file'."))
     upload = files[0]
     if not upload.size:
-        raise UnsupportedMedia("That file is empty.")
+        raise UnsupportedMedia(gettext("That file is empty."))
     return upload
 
 
@@ -123,4 +128,3 @@ def image_ingest(*, upload: UploadedFile, prefix: str) -> Ingested:
             "name": name,
         }
     )
-

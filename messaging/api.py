@@ -4,6 +4,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -105,7 +106,7 @@ class RoomMessagesApi(APIView):
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if len({"before", "after", "around"} & attrs.keys()) > 1:
-                raise serializers.ValidationError("Give one of before, after, around.")
+                raise serializers.ValidationError(gettext("Give one of before, after, around."))
             return attrs
 
         def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
@@ -211,6 +212,8 @@ class SearchApi(APIView):
             before=query.validated_data.get("before"),
         )
         return Response(SearchPageSerializer(page).data)
+
+
 class RoomAttachmentsApi(APIView):
     """(v1.1) An image into a room, pending until a ``send`` names it."""
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework.request import Request
 
 from accounts.models import User
@@ -44,11 +45,11 @@ def attachment_ids_clean(value: object) -> list[int]:
     if not isinstance(value, list) or not all(
         isinstance(item, int) and not isinstance(item, bool) and 0 < item < 2**63 for item in value
     ):
-        raise BadRequest("attachments must be a list of attachment ids.")
+        raise BadRequest(gettext("attachments must be a list of attachment ids."))
     if len(value) > most:
-        raise BadRequest(f"A message has at most {most} attachments.")
+        raise BadRequest(gettext("A message has at most %(most)s attachments.") % {"most": most})
     if len(set(value)) != len(value):
-        raise BadRequest("An attachment is named twice.")
+        raise BadRequest(gettext("An attachment is named twice."))
     return list(value)
 
 
@@ -62,7 +63,9 @@ def attachments_claim(*, message: ChatMessage, ids: list[int]) -> None:
         .filter(message__isnull=True)
     )
     if len(pending) != len(ids):
-        raise NotFound("No such attachment (it must be your own upload to this room, unsent).")
+        raise NotFound(
+            gettext("No such attachment (it must be your own upload to this room, unsent).")
+        )
     by_id = {attachment.pk: attachment for attachment in pending}
     Attachment.objects.filter(pk__in=ids).update(message=message)
     message.media = [by_id[pk].meta() for pk in ids]  # in the order the sender gave

@@ -20,6 +20,8 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
 
 from accounts.selectors import TokenRefused, auser_get_by_access_token
 from chatsite.foundation import metrics
@@ -84,6 +86,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=self.scope["auth_close"])
             return
         user = self.scope["user"]
+        # The handshake's language (chatsite.i18n) for this connection's task: Channels
+        # dispatches every later frame in this same context, so each ``error`` frame's
+        # ``detail`` is in the user's language, at no cost per frame.
+        translation.activate(self.scope.get("language") or settings.LANGUAGE_CODE)
         frame_max = settings.CHAT["FRAME_MAX_BYTES"]
         limit_frame_size(self.base_send, frame_max)
         limit_send_buffer(self.base_send, settings.CHAT["SOCKET_SNDBUF"])
@@ -136,7 +142,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         frame: Frame | None = None
         try:
             if bytes_data is not None:
-                raise BadRequest("Binary frames are not part of chat.v1; send text.")
+                raise BadRequest(gettext("Binary frames are not part of chat.v1; send text."))
             frame = parse_json(text_data or "")  # kept for its ``ref`` if the check fails
             await HANDLERS[check_frame(frame)["type"]](session, frame)
         except ChatError as exc:
@@ -223,9 +229,11 @@ async def on_auth(session: Session, frame: Frame) -> None:
         if exc.close_code != Close.AUTH:
             session.close_soon(exc.close_code)
             return
-        raise Forbidden("That token is not valid; this connection keeps its current one.") from exc
+        raise Forbidden(
+            gettext("That token is not valid; this connection keeps its current one.")
+        ) from exc
     if user.id != session.user_id:
-        raise Forbidden("A connection cannot change its user.")
+        raise Forbidden(gettext("A connection cannot change its user."))
     session.renew(exp)
 
 

@@ -6,6 +6,7 @@ Nothing here touches state."""
 from typing import Any
 
 import orjson
+from django.utils.translation import gettext
 
 from chatsite.foundation.errors import BadRequest, ChatError
 from chatsite.foundation.wire import encode
@@ -43,9 +44,9 @@ def parse_json(text: str) -> dict[str, Any]:
     try:
         frame = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest("A frame must be a JSON object.") from exc
+        raise BadRequest(gettext("A frame must be a JSON object.")) from exc
     if not isinstance(frame, dict):
-        raise BadRequest("A frame must be a JSON object.")
+        raise BadRequest(gettext("A frame must be a JSON object."))
     return frame
 
 
@@ -53,18 +54,22 @@ def check_frame(frame: dict[str, Any]) -> dict[str, Any]:
     """The frame if its type is known and its fields have the right kinds, else ``BadRequest``."""
     kind = frame.get("type")
     if not isinstance(kind, str) or kind not in FRAMES:
-        raise BadRequest(f"Unknown frame type {str(kind)[:40]!r}.")
+        raise BadRequest(gettext("Unknown frame type %(type)s.") % {"type": repr(str(kind)[:40])})
     for fields, required in ((FRAMES[kind], True), (OPTIONAL.get(kind, {}), False)):
         for name, sort in fields.items():
             value = frame.get(name)
             if value is None:
                 if required:
-                    raise BadRequest(f"'{kind}' needs '{name}'.")
+                    raise BadRequest(
+                        gettext("'%(kind)s' needs '%(name)s'.") % {"kind": kind, "name": name}
+                    )
                 continue
             if sort == "id" and not _is_id(value):
-                raise BadRequest(f"'{name}' must be a non-negative integer.")
+                raise BadRequest(
+                    gettext("'%(name)s' must be a non-negative integer.") % {"name": name}
+                )
             if sort == "str" and not isinstance(value, str):
-                raise BadRequest(f"'{name}' must be a string.")
+                raise BadRequest(gettext("'%(name)s' must be a string.") % {"name": name})
     return frame
 
 

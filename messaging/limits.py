@@ -12,6 +12,7 @@ import logging
 import math
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from chatsite.foundation.errors import RateLimited
 from messaging.ephemeral import STORE_ERRORS, address_key, get_store
@@ -27,7 +28,10 @@ async def send_rate_check(*, user_id: int) -> None:
     )
     if wait is not None:
         seconds = max(1, math.ceil(wait))
-        raise RateLimited(f"Too many messages; try again in {seconds} s.", retry_after=seconds)
+        raise RateLimited(
+            gettext("Too many messages; try again in %(seconds)s s.") % {"seconds": seconds},
+            retry_after=seconds,
+        )
 
 
 async def write_rate_check(*, user_id: int) -> None:
@@ -54,7 +58,9 @@ async def replay_check(*, user_id: int, conn_id: str, room_id: int, cursor: int)
     if not await store.claim(f"replay:{conn_id}:{room_id}:{cursor}", repeat):
         seconds = max(1, math.ceil(repeat))
         raise RateLimited(
-            f"That replay was just sent; try again in {seconds} s.", retry_after=seconds
+            gettext("That replay was just sent; try again in %(seconds)s s.")
+            % {"seconds": seconds},
+            retry_after=seconds,
         )
     await _hit(f"replay:{conn_id}", rate, window)
     await _hit(f"replay-user:{user_id}", 2 * rate, window)
@@ -64,7 +70,10 @@ async def _hit(key: str, limit: int, window: float) -> None:
     wait = await get_store().rate_hit(key, limit, window)
     if wait is not None:
         seconds = max(1, math.ceil(wait))
-        raise RateLimited(f"Too many requests; try again in {seconds} s.", retry_after=seconds)
+        raise RateLimited(
+            gettext("Too many requests; try again in %(seconds)s s.") % {"seconds": seconds},
+            retry_after=seconds,
+        )
 
 
 async def connection_admit(*, user_id: int, conn_id: str, address: str) -> bool:

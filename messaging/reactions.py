@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import emoji as emoji_lib
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import User
 from chatsite.foundation.errors import BadRequest, NotFound
@@ -32,13 +33,13 @@ def clean_emoji(value: object) -> str:
     """``value`` if it is exactly one emoji (a ZWJ sequence, a flag or a skin tone counts as
     one, as people see it); ``BadRequest`` for text, several emoji, or anything else."""
     if not isinstance(value, str) or not value or len(value) > 64:
-        raise BadRequest("emoji must be a single emoji.")
+        raise BadRequest(gettext("emoji must be a single emoji."))
     if emoji_lib.is_emoji(value):
         return value
     # A text-style emoji followed by VARIATION SELECTOR-16 is the same one drawn in colour.
     if value.endswith("\ufe0f") and emoji_lib.is_emoji(value[:-1]):
         return value
-    raise BadRequest("emoji must be a single emoji.")
+    raise BadRequest(gettext("emoji must be a single emoji."))
 
 
 def message_react(
@@ -47,23 +48,23 @@ def message_react(
     """Add (``on``) or remove ``user``'s reaction ``emoji``; the message with its new rev,
     or None if that was so already (nothing changes, no number is taken)."""
     if not isinstance(on, bool):
-        raise BadRequest("on must be true or false.")
+        raise BadRequest(gettext("on must be true or false."))
     emoji = clean_emoji(emoji)
     if not isinstance(message_id, int) or isinstance(message_id, bool):
-        raise BadRequest("message must be a message id.")
+        raise BadRequest(gettext("message must be a message id."))
     found = ChatMessage.objects.filter(pk=message_id).values_list("room_id", "room__kind").first()
     if found is None:
-        raise NotFound("No such message.")
+        raise NotFound(gettext("No such message."))
     room_id, kind = found
     member = Membership.objects.filter(room_id=room_id, user=user)
     if kind == ChatRoom.DIRECT and not member.exists():
-        raise NotFound("No such message.")  # another's direct room: as if it did not exist
+        raise NotFound(gettext("No such message."))  # another's direct room: as if it did not exist
     with transaction.atomic():
         # The room's row lock first: reactions of one message are rewritten one at a time.
         seq, _ = room_next_seq(room_id=room_id)
         message = ChatMessage.objects.select_related(*RELATED).get(pk=message_id)
         if message.deleted_at is not None:
-            raise NotFound("That message was deleted.")
+            raise NotFound(gettext("That message was deleted."))
         mine = Reaction.objects.filter(message=message, user=user, emoji=emoji)
         if on == mine.exists():
             transaction.set_rollback(True)  # already so: give the number back
@@ -71,7 +72,10 @@ def message_react(
         held = [entry["emoji"] for entry in message.reactions]
         if on:
             if emoji not in held and len(held) >= EMOJI_MAX:
-                raise BadRequest(f"A message has at most {EMOJI_MAX} different reactions.")
+                raise BadRequest(
+                    gettext("A message has at most %(emoji_max)s different reactions.")
+                    % {"emoji_max": EMOJI_MAX}
+                )
             Reaction.objects.create(message=message, user=user, emoji=emoji)
         else:
             mine.delete()

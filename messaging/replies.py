@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+
 from accounts.models import User
 from accounts.serializers import user_data
 from chatsite.foundation.errors import BadRequest, NotFound
@@ -25,12 +27,12 @@ def reply_parent_get(*, room_id: int, message_id: object) -> ChatMessage | None:
     if message_id is None:
         return None
     if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id < 1:
-        raise BadRequest("reply_to must be a message id.")
+        raise BadRequest(gettext("reply_to must be a message id."))
     parent = (
         ChatMessage.objects.filter(pk=message_id, room_id=room_id).select_related("author").first()
     )
     if parent is None:
-        raise NotFound("No such message in this room to reply to.")
+        raise NotFound(gettext("No such message in this room to reply to."))
     return parent
 
 

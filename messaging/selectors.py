@@ -22,6 +22,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from accounts.models import User
 from chatsite.foundation.errors import NotFound
@@ -71,7 +72,7 @@ def messages_around(*, room: ChatRoom, around: int, limit: int) -> AroundPage:
     after it (fewer at either end); ``NotFound`` if no message of the room has that seq."""
     middle = ChatMessage.objects.filter(room=room, seq=around).first()
     if middle is None:
-        raise NotFound("No message with that seq in this room.")
+        raise NotFound(gettext("No message with that seq in this room."))
     n_before = (limit - 1) // 2
     n_after = limit - 1 - n_before
     before = list(
@@ -221,7 +222,7 @@ def room_summary_get(*, room_id: int, user: User) -> RoomSummary:
     """One room's summary for ``user``; a room they may not see is "not found"."""
     room = rooms_with_summary(user=user).filter(pk=room_id).first()
     if room is None:
-        raise NotFound("No such room.")
+        raise NotFound(gettext("No such room."))
     return room_summaries(rooms=[room], user=user)[0]
 
 

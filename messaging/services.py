@@ -14,6 +14,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.serializers import user_data
@@ -70,19 +71,22 @@ def clean_body(body: object) -> str:
     """1 to BODY_MAX characters once trimmed, with something visible and no control
     character but tab and newline; stored as typed otherwise."""
     if not isinstance(body, str):
-        raise BadRequest("body must be a string.")
+        raise BadRequest(gettext("body must be a string."))
     body = text_check(body, field="body").strip()
     if is_blank(body):
         raise Empty()
     limit = settings.CHAT["BODY_MAX"]
     if len(body) > limit:
-        raise TooLong(f"A message has at most {limit} characters.")
+        raise TooLong(gettext("A message has at most %(limit)s characters.") % {"limit": limit})
     return body
 
 
 def clean_client_id(client_id: object) -> str:
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= CLIENT_ID_MAX:
-        raise BadRequest(f"client_id must be a string of 1 to {CLIENT_ID_MAX} characters.")
+        raise BadRequest(
+            gettext("client_id must be a string of 1 to %(client_id_max)s characters.")
+            % {"client_id_max": CLIENT_ID_MAX}
+        )
     return text_check(client_id, field="client_id")
 
 
@@ -155,9 +159,9 @@ def message_edit(*, message_id: int, by: User, body: str) -> ChatMessage:
         seq, kind = room_next_seq(room_id=room_id)
         message = ChatMessage.objects.select_related(*RELATED).get(pk=message_id)
         if message.author_id != by.id:
-            raise Forbidden("Only the author may edit a message.")
+            raise Forbidden(gettext("Only the author may edit a message."))
         if message.deleted_at is not None:
-            raise NotFound("That message was deleted.")
+            raise NotFound(gettext("That message was deleted."))
         body = check_text(room_kind=kind, author=by, body=body)
         if message.body == body:
             transaction.set_rollback(True)  # nothing changes: give the number back
@@ -181,7 +185,7 @@ def message_delete(*, message_id: int, by: User) -> ChatMessage:
         if message.author_id != by.id and not (
             (by.is_staff and readable) or by.has_perm(DELETE_PERMISSION)
         ):
-            raise Forbidden("Only the author or staff may delete a message.")
+            raise Forbidden(gettext("Only the author or staff may delete a message."))
         if message.deleted_at is not None:
             transaction.set_rollback(True)
             return message
@@ -203,26 +207,26 @@ def _message_room_for(
     ``room_closed`` that would tell it does), unless ``moderating`` and ``by`` holds the
     permission to delete messages."""
     if not isinstance(message_id, int) or isinstance(message_id, bool):
-        raise BadRequest("message must be a message id.")
+        raise BadRequest(gettext("message must be a message id."))
     row = ChatMessage.objects.filter(pk=message_id).values_list("room_id", "room__kind").first()
     if row is None:
-        raise NotFound("No such message.")
+        raise NotFound(gettext("No such message."))
     room_id, kind = row
     readable = (
         kind == ChatRoom.PUBLIC or Membership.objects.filter(room_id=room_id, user=by).exists()
     )
     if not readable and not (moderating and by.has_perm(DELETE_PERMISSION)):
-        raise NotFound("No such message.")
+        raise NotFound(gettext("No such message."))
     return room_id, readable
 
 
 def _message_room_id(message_id: object) -> int:
     """The message's room id, for moderation's own writes (hide, restore): no reader to check."""
     if not isinstance(message_id, int) or isinstance(message_id, bool):
-        raise BadRequest("message must be a message id.")
+        raise BadRequest(gettext("message must be a message id."))
     room_id = ChatMessage.objects.filter(pk=message_id).values_list("room_id", flat=True).first()
     if room_id is None:
-        raise NotFound("No such message.")
+        raise NotFound(gettext("No such message."))
     return room_id
 
 
@@ -243,7 +247,7 @@ def _publish_message(message: ChatMessage, *, notify: bool = False) -> None:
 def room_mark_read(*, room: ChatRoom, user: User, seq: object) -> int | None:
     """Move the reader's place forward and tell the room; None if it did not move."""
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        raise BadRequest("seq must be a non-negative integer.")
+        raise BadRequest(gettext("seq must be a non-negative integer."))
     with transaction.atomic():
         moved = membership_mark_read(room=room, user=user, seq=seq)
         if moved is not None:
@@ -261,7 +265,7 @@ def direct_room_open(*, listing: Listing, user: User) -> tuple[ChatRoom, bool]:
     if not _direct_room_exists(listing=listing, user=user) and blocked_between(
         user_id=user.id, other_id=listing.owner_id
     ):
-        raise Blocked("You cannot start a conversation with this person.")
+        raise Blocked(gettext("You cannot start a conversation with this person."))
     with transaction.atomic():
         room, created = direct_room_get_or_create(listing=listing, user=user)
     if created:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from chatsite.foundation.errors import BadRequest, NotFound
@@ -42,11 +43,11 @@ def report_create(
     hidden as deleted, with a new rev, until staff review it.
     """
     if not isinstance(reason, str):
-        raise BadRequest("reason is required.")
+        raise BadRequest(gettext("reason is required."))
     if note is None:
         note = ""
     if not isinstance(note, str):
-        raise BadRequest("note must be a string.")
+        raise BadRequest(gettext("note must be a string."))
     message: ChatMessage | None = None
     room: ChatRoom | None = None
     if message_id is not None:
@@ -57,7 +58,7 @@ def report_create(
         if room_id is not None:
             room = room_get_for_user(room_id=_id(room_id, "room"), user=reporter)
     else:
-        raise BadRequest('Report a "message", or a "user".')
+        raise BadRequest(gettext('Report a "message", or a "user".'))
     with transaction.atomic():
         report, created = services.report_record(
             reporter=reporter,
@@ -99,20 +100,20 @@ def _readable_message(*, message_id: object, user: User) -> ChatMessage:
         .first()
     )
     if message is None or not room_can_access(room=message.room, user=user):
-        raise NotFound("No such message.")
+        raise NotFound(gettext("No such message."))
     return message
 
 
 def _id(value: object, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise BadRequest(f"{name} must be an id.")
+        raise BadRequest(gettext("%(name)s must be an id.") % {"name": name})
     return value
 
 
 def _user(user_id: object) -> User:
     user = User.objects.filter(pk=_id(user_id, "user")).first()
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(gettext("No such user."))
     return user
 
 
@@ -123,7 +124,7 @@ def report_act(*, report: Report, action: str, by: User) -> str:
     message_id, room_id, target = report.message_id, report.room_id, report.target
     if action == "remove":
         if message_id is None:
-            raise BadRequest("This report names no message.")
+            raise BadRequest(gettext("This report names no message."))
         message_delete(message_id=message_id, by=by)
         AutoHide.objects.filter(message_id=message_id).update(
             reviewed_by=by, reviewed_at=timezone.now()
@@ -131,7 +132,7 @@ def report_act(*, report: Report, action: str, by: User) -> str:
         done = "removed the message"
     elif action in MUTES or action == "kick":
         if room_id is None:
-            raise BadRequest("This report names no room.")
+            raise BadRequest(gettext("This report names no room."))
         if action == "kick":
             services.room_kick(room_id=room_id, user=target, by=by)
             done = f"kicked {target}"
@@ -147,7 +148,7 @@ def report_act(*, report: Report, action: str, by: User) -> str:
         if message_id is not None and message_restore_reviewed(message_id=message_id, by=by):
             done = "restored the hidden message"
     else:
-        raise BadRequest("Unknown action.")
+        raise BadRequest(gettext("Unknown action."))
     services.reports_resolve(report=report, action=action, by=by)
     return done
 
@@ -191,14 +192,14 @@ def _announce_between(one: User, other: User) -> None:
 
 def _staff_room(*, room_id: int, by: User) -> ChatRoom:
     if not by.is_staff:
-        raise NotFound("No such room.")  # the staff API does not exist for others
+        raise NotFound(gettext("No such room."))  # the staff API does not exist for others
     return room_get_for_user(room_id=room_id, user=by)
 
 
 def staff_mute(*, room_id: int, user_id: object, seconds: object, by: User) -> RoomMute:
     room = _staff_room(room_id=room_id, by=by)
     if not isinstance(seconds, int) or isinstance(seconds, bool):
-        raise BadRequest("seconds must be an integer.")
+        raise BadRequest(gettext("seconds must be an integer."))
     return services.room_mute(room_id=room.id, user=_user(user_id), seconds=seconds, by=by)
 
 

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -71,7 +72,7 @@ class GuestCreateApi(accounts_api.GuestCreateApi):
     def post(self, request: Request) -> Response:
         address = address_from_meta(request.META)
         if address_banned(address=address):
-            error = Forbidden("This address may not create new guests for now.")
+            error = Forbidden(gettext("This address may not create new guests for now."))
             error.code = Code.BANNED
             raise error
         data = request.data if isinstance(request.data, dict) else {}

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from chatsite.foundation.codes import Code
 from chatsite.foundation.errors import ChatError
@@ -43,7 +44,7 @@ class PowRequired(ChatError):
     """400 ``pow_required``, with a fresh challenge in the body."""
 
     code = Code.POW_REQUIRED
-    default_detail = "Solve the proof-of-work challenge to get a guest identity."
+    default_detail = gettext_lazy("Solve the proof-of-work challenge to get a guest identity.")
 
     def __init__(self, detail: str | None = None, *, fresh: Challenge) -> None:
         super().__init__(detail)

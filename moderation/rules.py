@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import regex
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 from chatsite.foundation.codes import Code
 from chatsite.foundation.errors import ChatError
@@ -51,7 +52,7 @@ _BACKREF = regex.compile(r"\\[1-9]|\(\?P=|\\g<|\\k<")
 
 class Filtered(ChatError):
     code = Code.FILTERED
-    default_detail = "This message was not sent: it breaks a content rule."
+    default_detail = gettext_lazy("This message was not sent: it breaks a content rule.")
 
 
 # What a refusal says: the kind of rule, never the rule.

@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from rest_framework import status
 
 from accounts.models import User
@@ -43,19 +44,21 @@ SLOW_MODE_MAX = 6 * 3600
 class Blocked(ChatError):
     code = Code.BLOCKED
     status = status.HTTP_403_FORBIDDEN
-    default_detail = "You and this person have blocked one another; messages cannot be sent."
+    default_detail = gettext_lazy(
+        "You and this person have blocked one another; messages cannot be sent."
+    )
 
 
 class Muted(ChatError):
     code = Code.MUTED
     status = status.HTTP_403_FORBIDDEN
-    default_detail = "Staff muted you in this room."
+    default_detail = gettext_lazy("Staff muted you in this room.")
 
 
 class SlowMode(ChatError):
     code = Code.SLOW_MODE
     status = status.HTTP_429_TOO_MANY_REQUESTS
-    default_detail = "This room is in slow mode."
+    default_detail = gettext_lazy("This room is in slow mode.")
 
 
 def _seconds_left(until: float) -> int:
@@ -82,11 +85,15 @@ def check_send(*, room_id: int, author: User, body: str) -> str:
         )
         row = cursor.fetchone()
     if row is None:
-        raise NotFound("No such room.")
+        raise NotFound(gettext("No such room."))
     kind, slow_mode, until = row[0], int(row[1]), _as_datetime(row[2])
     if until is not None and until > now:
         left = _seconds_left(until.timestamp())
-        raise Muted(f"Staff muted you in this room for {_duration(left)}.", retry_after=left)
+        raise Muted(
+            gettext("Staff muted you in this room for %(duration)s.")
+            % {"duration": _duration(left)},
+            retry_after=left,
+        )
     if kind == ChatRoom.DIRECT:
         with connection.cursor() as cursor:
             cursor.execute(_blocked_sql(), [author.id, author.id, room_id, author.id])
@@ -153,17 +160,21 @@ def _slow_mode_take(*, room_id: int, user_id: int, seconds: int) -> None:
         return
     held = cache.get(key)
     left = _seconds_left(float(held)) if isinstance(held, int | float) else seconds
-    raise SlowMode(f"Slow mode: you can send here again in {left} s.", retry_after=left)
+    raise SlowMode(
+        gettext("Slow mode: you can send here again in %(left)s s.") % {"left": left},
+        retry_after=left,
+    )
 
 
 def _duration(seconds: int) -> str:
     if seconds < 90:
-        return f"{seconds} s"
+        return gettext("%(count)s s") % {"count": seconds}
     if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
+        return gettext("%(count)s min") % {"count": round(seconds / 60)}
     if seconds < 36 * 3600:
-        return f"{round(seconds / 3600)} h"
-    return f"{round(seconds / 86400)} days"
+        return gettext("%(count)s h") % {"count": round(seconds / 3600)}
+    days = round(seconds / 86400)
+    return ngettext("%(count)s day", "%(count)s days", days) % {"count": days}
 
 
 # --- blocks -------------------------------------------------------------------------------
@@ -173,7 +184,7 @@ def block_create(*, blocker: User, blocked_id: object) -> tuple[User, bool]:
     """``blocker`` blocks the user ``blocked_id``; the user, and whether it is new."""
     blocked = _user(blocked_id)
     if blocked.id == blocker.id:
-        raise BadRequest("You cannot block yourself.")
+        raise BadRequest(gettext("You cannot block yourself."))
     try:
         with transaction.atomic():
             _, created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
@@ -190,10 +201,10 @@ def block_delete(*, blocker: User, blocked_id: object) -> tuple[User, bool]:
 
 def _user(user_id: object) -> User:
     if not isinstance(user_id, int) or isinstance(user_id, bool):
-        raise BadRequest("user must be a user id.")
+        raise BadRequest(gettext("user must be a user id."))
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(gettext("No such user."))
     return user
 
 
@@ -206,7 +217,7 @@ def room_mute(
 ) -> RoomMute:
     """Mute ``user`` in the room for ``seconds`` from now (replacing a shorter one)."""
     if not 1 <= seconds <= 366 * 86400:
-        raise BadRequest("A mute lasts 1 second to a year.")
+        raise BadRequest(gettext("A mute lasts 1 second to a year."))
     until = timezone.now() + timedelta(seconds=seconds)
     return RoomMute.objects.create(room_id=room_id, user=user, until=until, by=by, reason=reason)
 
@@ -236,12 +247,15 @@ def room_kick(*, room_id: int, user: User, by: User | None) -> RoomMute:
 def room_slow_mode_set(*, room_id: int, seconds: object) -> bool:
     """Set the room's slow mode (0: off); False if it was so already."""
     if not isinstance(seconds, int) or isinstance(seconds, bool):
-        raise BadRequest("seconds must be an integer.")
+        raise BadRequest(gettext("seconds must be an integer."))
     if not 0 <= seconds <= SLOW_MODE_MAX:
-        raise BadRequest(f"Slow mode is 0 (off) to {SLOW_MODE_MAX} seconds.")
+        raise BadRequest(
+            gettext("Slow mode is 0 (off) to %(slow_mode_max)s seconds.")
+            % {"slow_mode_max": SLOW_MODE_MAX}
+        )
     room = ChatRoom.objects.select_for_update().filter(pk=room_id).first()
     if room is None:
-        raise NotFound("No such room.")
+        raise NotFound(gettext("No such room."))
     if room.slow_mode == seconds:
         return False
     room.slow_mode = seconds
@@ -317,7 +331,7 @@ def report_record(
     if reason not in dict(Report.REASONS):
         raise BadRequest("reason must be one of: " + ", ".join(dict(Report.REASONS)) + ".")
     if len(note) > 500:
-        raise BadRequest("A note has at most 500 characters.")
+        raise BadRequest(gettext("A note has at most 500 characters."))
     same = Report.objects.filter(reporter=reporter, status=Report.OPEN)
     same = (
         same.filter(message_id=message_id)
@@ -353,7 +367,7 @@ def reports_resolve(*, report: Report, action: str, by: User, message_wide: bool
     """Record what staff did (who, when) on the report and, for a message, every other
     open report of it; the number resolved."""
     if action not in dict(Report.ACTIONS):
-        raise BadRequest("Unknown action.")
+        raise BadRequest(gettext("Unknown action."))
     reports = Report.objects.filter(pk=report.pk)
     if message_wide and report.message_id:
         reports = Report.objects.filter(message_id=report.message_id, status=Report.OPEN) | reports

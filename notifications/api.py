@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -27,7 +28,7 @@ SETTINGS_FIELDS = ("email", "notify_email", "notify_push", "language")
 
 def _object(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise BadRequest("The body must be a JSON object.")
+        raise BadRequest(gettext("The body must be a JSON object."))
     return data
 
 
@@ -43,7 +44,9 @@ class SettingsApi(APIView):
         data = _object(request.data)
         unknown = set(data) - set(SETTINGS_FIELDS) - {"email_verified"}
         if unknown:
-            raise BadRequest(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+            raise BadRequest(
+                gettext("Unknown field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+            )
         changes = {field: data[field] for field in SETTINGS_FIELDS if field in data}
         prefs = services.settings_update(user=request.user, **changes)
         return Response(settings_data(prefs))

@@ -1,5 +1,6 @@
 """The two e-mails: the address verification link and the digest (plain text + HTML,
-Django templates, RFC 8058 one-click unsubscribe)."""
+Django templates, RFC 8058 one-click unsubscribe), in the recipient's settings ``language``
+(English when they chose none)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
 
 
-def send_verification(*, email: str, url: str) -> None:
+def send_verification(*, email: str, url: str, language: str = "") -> None:
+    with translation.override(language or settings.LANGUAGE_CODE):
+        _send_verification(email=email, url=url)
+
+
+def _send_verification(*, email: str, url: str) -> None:
     context = {"url": url, "site": settings.CHAT["SITE_URL"]}
     message = EmailMultiAlternatives(
-        subject="Confirm your e-mail address for Realtime Chat",
+        subject=gettext("Confirm your e-mail address for Realtime Chat"),
         body=render_to_string("notifications/email/verify.txt", context),
         to=[email],
     )
@@ -24,6 +32,20 @@ def send_verification(*, email: str, url: str) -> None:
 
 
 def send_digest(
+    *,
+    email: str,
+    rooms: list[dict[str, Any]],
+    unsubscribe_url: str,
+    settings_url: str,
+    language: str = "",
+) -> None:
+    with translation.override(language or settings.LANGUAGE_CODE):
+        _send_digest(
+            email=email, rooms=rooms, unsubscribe_url=unsubscribe_url, settings_url=settings_url
+        )
+
+
+def _send_digest(
     *, email: str, rooms: list[dict[str, Any]], unsubscribe_url: str, settings_url: str
 ) -> None:
     total = sum(room["count"] for room in rooms)
@@ -34,9 +56,13 @@ def send_digest(
         "settings_url": settings_url,
         "site": settings.CHAT["SITE_URL"],
     }
-    noun = "message" if total == 1 else "messages"
+    subject = ngettext(
+        "%(count)s unread message on Realtime Chat",
+        "%(count)s unread messages on Realtime Chat",
+        total,
+    ) % {"count": total}
     message = EmailMultiAlternatives(
-        subject=f"{total} unread {noun} on Realtime Chat",
+        subject=subject,
         body=render_to_string("notifications/email/digest.txt", context),
         to=[email],
         headers={

@@ -22,6 +22,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
+from django.utils.translation import gettext
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
 
@@ -35,11 +36,11 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 def b64url_decode(value: object, *, field: str) -> bytes:
     if not isinstance(value, str) or not value or not _B64URL.match(value):
-        raise BadRequest(f"{field} must be base64url.")
+        raise BadRequest(gettext("%(field)s must be base64url.") % {"field": field})
     try:
         return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError) as exc:
-        raise BadRequest(f"{field} must be base64url.") from exc
+        raise BadRequest(gettext("%(field)s must be base64url.") % {"field": field}) from exc
 
 
 def b64url_encode(raw: bytes) -> str:
@@ -76,21 +77,24 @@ def clean_subscription(*, endpoint: object, keys: object) -> tuple[str, str, str
     """(endpoint, p256dh, auth) of a browser's ``PushSubscription``; ``BadRequest`` if any
     part is malformed or the endpoint is not an allowed push service."""
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > ENDPOINT_MAX:
-        raise BadRequest(f"endpoint must be a URL of at most {ENDPOINT_MAX} characters.")
+        raise BadRequest(
+            gettext("endpoint must be a URL of at most %(endpoint_max)s characters.")
+            % {"endpoint_max": ENDPOINT_MAX}
+        )
     if not endpoint_allowed(endpoint, settings.CHAT["PUSH_ENDPOINTS"]):
-        raise BadRequest("endpoint is not a push service this server posts to.")
+        raise BadRequest(gettext("endpoint is not a push service this server posts to."))
     if not isinstance(keys, dict):
-        raise BadRequest("keys must be an object with p256dh and auth.")
+        raise BadRequest(gettext("keys must be an object with p256dh and auth."))
     p256dh, auth = keys.get("p256dh"), keys.get("auth")
     raw_key = b64url_decode(p256dh, field="keys.p256dh")
     if len(raw_key) != 65 or raw_key[0] != 4:
-        raise BadRequest("keys.p256dh must be an uncompressed P-256 point (65 bytes).")
+        raise BadRequest(gettext("keys.p256dh must be an uncompressed P-256 point (65 bytes)."))
     try:
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw_key)
     except ValueError as exc:
-        raise BadRequest("keys.p256dh is not a point on P-256.") from exc
+        raise BadRequest(gettext("keys.p256dh is not a point on P-256.")) from exc
     if len(b64url_decode(auth, field="keys.auth")) != 16:
-        raise BadRequest("keys.auth must be 16 bytes.")
+        raise BadRequest(gettext("keys.auth must be 16 bytes."))
     assert isinstance(p256dh, str) and isinstance(auth, str)  # checked by b64url_decode
     return endpoint, p256dh, auth
 

@@ -20,8 +20,10 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
 from chatsite.foundation.errors import BadRequest
@@ -34,6 +36,7 @@ from notifications.models import (
     PushDelivery,
     PushSubscription,
 )
+from notifications.selectors import language_cache_key, user_language
 from rooms.models import ChatRoom
 
 log = logging.getLogger(__name__)
@@ -70,15 +73,15 @@ def settings_update(
     changes: dict[str, object] = {}
     if notify_email is not _UNSET:
         if notify_email not in (NotificationSettings.OFF, NotificationSettings.DIGEST):
-            raise BadRequest('notify_email must be "off" or "digest".')
+            raise BadRequest(gettext('notify_email must be "off" or "digest".'))
         changes["notify_email"] = notify_email
     if notify_push is not _UNSET:
         if not isinstance(notify_push, bool):
-            raise BadRequest("notify_push must be true or false.")
+            raise BadRequest(gettext("notify_push must be true or false."))
         changes["notify_push"] = notify_push
     if language is not _UNSET:
         if language is not None and language not in dict(NotificationSettings.LANGUAGES):
-            raise BadRequest('language must be "en", "ko" or null.')
+            raise BadRequest(gettext('language must be "en", "ko" or null.'))
         changes["language"] = language or ""
     new_email: str | None = None
     if email is not _UNSET:
@@ -94,14 +97,19 @@ def settings_update(
 
                 send_verification.enqueue(user.pk, new_email)
         prefs.save()
+    if "language" in changes:
+        cache.delete(language_cache_key(user.pk))  # read again from the row on next use
     return prefs
 
 
 def _clean_email(value: object, *, user: User) -> str:
     if user.is_guest:
-        raise BadRequest("Only a claimed account can have an e-mail address.")
+        raise BadRequest(gettext("Only a claimed account can have an e-mail address."))
     if not isinstance(value, str) or len(value) > EMAIL_MAX:
-        raise BadRequest(f"email must be a string of at most {EMAIL_MAX} characters.")
+        raise BadRequest(
+            gettext("email must be a string of at most %(email_max)s characters.")
+            % {"email_max": EMAIL_MAX}
+        )
     value = value.strip()
     if not value:
         return ""
@@ -111,7 +119,7 @@ def _clean_email(value: object, *, user: User) -> str:
     try:
         validate_email(value)
     except ValidationError as exc:
-        raise BadRequest("email is not an e-mail address.") from exc
+        raise BadRequest(gettext("email is not an e-mail address.")) from exc
     return value
 
 
@@ -127,11 +135,11 @@ def _token_target(token: str, *, salt: str, max_age: int) -> tuple[int, str]:
     try:
         data = signing.loads(token, salt=salt, max_age=max_age)
     except signing.SignatureExpired as exc:
-        raise LinkInvalid("This link has expired.") from exc
+        raise LinkInvalid(gettext("This link has expired.")) from exc
     except signing.BadSignature as exc:
-        raise LinkInvalid("This link is not valid.") from exc
+        raise LinkInvalid(gettext("This link is not valid.")) from exc
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
-        raise LinkInvalid("This link is not valid.")
+        raise LinkInvalid(gettext("This link is not valid."))
     return data["u"], str(data.get("e", ""))
 
 
@@ -141,7 +149,9 @@ def email_verify(*, token: str) -> str:
     with transaction.atomic():
         prefs = NotificationSettings.objects.select_for_update().filter(user_id=user_id).first()
         if prefs is None or not email or prefs.email != email:
-            raise LinkInvalid("This link is for an address that is no longer on the account.")
+            raise LinkInvalid(
+                gettext("This link is for an address that is no longer on the account.")
+            )
         if prefs.email_verified_at is None:
             prefs.email_verified_at = timezone.now()
             prefs.save(update_fields=["email_verified_at"])
@@ -152,7 +162,7 @@ def email_unsubscribe_check(*, token: str) -> str:
     """The address a valid unsubscribe link is for (nothing changed)."""
     user_id, email = _token_target(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
     if not NotificationSettings.objects.filter(user_id=user_id, email=email).exists():
-        raise LinkInvalid("This link is for an address that is no longer on the account.")
+        raise LinkInvalid(gettext("This link is for an address that is no longer on the account."))
     return email
 
 
@@ -163,7 +173,7 @@ def email_unsubscribe(*, token: str) -> str:
         notify_email=NotificationSettings.OFF
     )
     if not updated:
-        raise LinkInvalid("This link is for an address that is no longer on the account.")
+        raise LinkInvalid(gettext("This link is for an address that is no longer on the account."))
     return email
 
 
@@ -173,7 +183,9 @@ def verification_send(*, user_id: int, email: str) -> bool:
     if prefs is None or prefs.email != email or prefs.email_verified_at is not None:
         return False
     token = email_token(user_id=user_id, email=email, salt=VERIFY_SALT)
-    emails.send_verification(email=email, url=f"{_site()}/email/verify/{token}/")
+    emails.send_verification(
+        email=email, url=f"{_site()}/email/verify/{token}/", language=prefs.language
+    )
     return True
 
 
@@ -192,7 +204,7 @@ def push_subscribe(*, user: User, endpoint: object, keys: object) -> PushSubscri
 
 def push_unsubscribe(*, user: User, endpoint: object) -> None:
     if not isinstance(endpoint, str) or not endpoint:
-        raise BadRequest("endpoint must be a URL.")
+        raise BadRequest(gettext("endpoint must be a URL."))
     PushSubscription.objects.filter(user=user, endpoint=endpoint).delete()
 
 
@@ -248,9 +260,13 @@ def message_deliver(*, message_id: int, mentioned_user_ids: Sequence[int]) -> in
             digest_schedule(user_id=user_id, after=message.created_at)
     payload = push_payload(message)
     sent = 0
-    pending = PushDelivery.objects.filter(
-        notice__message_id=message.pk, state=PushDelivery.PENDING, attempts=0
-    ).select_related("subscription", "notice").order_by("pk")
+    pending = (
+        PushDelivery.objects.filter(
+            notice__message_id=message.pk, state=PushDelivery.PENDING, attempts=0
+        )
+        .select_related("subscription", "notice")
+        .order_by("pk")
+    )
     for delivery in pending:
         sent += push_attempt(delivery=delivery, payload=payload)
     return sent
@@ -264,12 +280,20 @@ def _digest_wanted(prefs: NotificationSettings | None) -> bool:
     )
 
 
-def push_payload(message: ChatMessage) -> str:
+def push_payload(message: ChatMessage, *, language: str = "") -> str:
+    """The push for ``message`` in the recipient's settings ``language`` (English if none):
+    the only words of ours in it are for a message with photos and no text; ``lang`` tells
+    the service worker which language the notification is in."""
     room = message.room
     where = room.listing.title if room.listing is not None else room.name
     body = (
         message.body if len(message.body) <= PREVIEW_MAX else message.body[: PREVIEW_MAX - 1] + "…"
     )
+    with translation.override(language or settings.LANGUAGE_CODE):
+        if not body and message.media:
+            count = len(message.media)
+            body = ngettext("Sent a photo", "Sent %(count)s photos", count) % {"count": count}
+        lang = translation.get_language()
     return orjson.dumps(
         {
             "type": "message",
@@ -279,6 +303,7 @@ def push_payload(message: ChatMessage) -> str:
             if where
             else message.author.display_name,
             "body": body,
+            "lang": lang,
         }
     ).decode()
 
@@ -290,7 +315,7 @@ def push_attempt(*, delivery: PushDelivery, payload: str | None = None) -> int:
         message = ChatMessage.objects.select_related("room__listing", "author").get(
             pk=delivery.notice.message_id
         )
-        payload = push_payload(message)
+        payload = push_payload(message, language=user_language(user_id=delivery.notice.user_id))
     sub = delivery.subscription
     outcome = push.send(
         endpoint=sub.endpoint,
@@ -345,7 +370,8 @@ def push_retry_run(*, delivery_id: int) -> int:
     ):
         PushDelivery.objects.filter(pk=delivery.pk).update(state=PushDelivery.FAILED)
         return 0
-    return push_attempt(delivery=delivery, payload=push_payload(message))
+    language = user_language(user_id=delivery.notice.user_id)
+    return push_attempt(delivery=delivery, payload=push_payload(message, language=language))
 
 
 # --- digests ---------------------------------------------------------------------------------
@@ -456,6 +482,7 @@ def _digest_send(digest: Digest) -> int:
     token = email_token(user_id=digest.user_id, email=digest.email, salt=UNSUBSCRIBE_SALT)
     emails.send_digest(
         email=digest.email,
+        language=user_language(user_id=digest.user_id),
         rooms=_digest_rooms(notices),
         unsubscribe_url=f"{_site()}/email/unsubscribe/{token}/",
         settings_url=f"{_site()}/settings/",

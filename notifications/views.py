@@ -4,6 +4,7 @@ link is the authority. Anything forged, expired or stale gets a page saying so."
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -25,9 +26,14 @@ def email_verify(request: HttpRequest, token: str) -> HttpResponse:
     try:
         email = services.email_verify(token=token)
     except services.LinkInvalid as exc:
-        return _page(request, title="Link not valid", text=str(exc), outcome="invalid", status=400)
+        return _page(
+            request, title=gettext("Link not valid"), text=str(exc), outcome="invalid", status=400
+        )
     return _page(
-        request, title="E-mail confirmed", text=f"{email} is confirmed.", outcome="verified"
+        request,
+        title=gettext("E-mail confirmed"),
+        text=gettext("%(email)s is confirmed.") % {"email": email},
+        outcome="verified",
     )
 
 
@@ -39,18 +45,20 @@ def email_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             email = services.email_unsubscribe(token=token)
             return _page(
                 request,
-                title="Unsubscribed",
-                text=f"No more digests will be sent to {email}.",
+                title=gettext("Unsubscribed"),
+                text=gettext("No more digests will be sent to %(email)s.") % {"email": email},
                 outcome="unsubscribed",
             )
         email = services.email_unsubscribe_check(token=token)
     except services.LinkInvalid as exc:
-        return _page(request, title="Link not valid", text=str(exc), outcome="invalid", status=400)
+        return _page(
+            request, title=gettext("Link not valid"), text=str(exc), outcome="invalid", status=400
+        )
     # A GET only asks: link scanners open every link in a mail.
     return _page(
         request,
-        title="Unsubscribe",
-        text="Stop e-mail digests of unread messages?",
+        title=gettext("Unsubscribe"),
+        text=gettext("Stop e-mail digests of unread messages?"),
         outcome="confirm",
         confirm=True,
         email=email,

@@ -1,6 +1,7 @@
 """Reads: who may be where."""
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from accounts.models import User
 from chatsite.foundation.errors import NotFound
@@ -23,7 +24,7 @@ def room_get_for_user(*, room_id: int, user: User) -> ChatRoom:
         .first()
     )
     if room is None or not room_can_access(room=room, user=user):
-        raise NotFound("No such room.")
+        raise NotFound(gettext("No such room."))
     return room
 
 
@@ -45,5 +46,5 @@ def listings_all() -> QuerySet[Listing]:
 def listing_get(*, listing_id: int) -> Listing:
     listing = Listing.objects.select_related("owner", "photo").filter(pk=listing_id).first()
     if listing is None:
-        raise NotFound("No such listing.")
+        raise NotFound(gettext("No such listing."))
     return listing

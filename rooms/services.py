@@ -5,6 +5,7 @@ from typing import Any, NamedTuple
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from chatsite.foundation.codes import Code
@@ -41,7 +42,7 @@ def listing_update(
         listing.description = text_check(description, field="description").strip()
     if status is not None:
         if status not in dict(Listing.STATUSES):
-            raise BadRequest("status is 'available' or 'lent'.")
+            raise BadRequest(gettext("status is 'available' or 'lent'."))
         listing.status = status
     listing.save(update_fields=["title", "description", "status"])
     return listing
@@ -84,7 +85,7 @@ def listing_photo_set(*, listing: Listing, by: User, request: Any) -> Listing:
 
 def _listing_check_owner(*, listing: Listing, by: User) -> None:
     if listing.owner_id != by.id:
-        raise Forbidden("Only the owner may change this listing.")
+        raise Forbidden(gettext("Only the owner may change this listing."))
 
 
 def public_room_create(*, name: str, created_by: User) -> ChatRoom:
@@ -93,7 +94,9 @@ def public_room_create(*, name: str, created_by: User) -> ChatRoom:
     name = name_check(" ".join(name.split()), field="A room name")
     longest = ChatRoom._meta.get_field("name").max_length or 0
     if not 1 <= len(name) <= longest:
-        raise BadRequest(f"A room name has 1 to {longest} characters.")
+        raise BadRequest(
+            gettext("A room name has 1 to %(longest)s characters.") % {"longest": longest}
+        )
     key = name_key(name)
     taken = ChatRoom.objects.filter(kind=ChatRoom.PUBLIC)
     if taken.filter(Q(name__iexact=name) | Q(name_key=key)).exists():
@@ -108,7 +111,7 @@ def public_room_create(*, name: str, created_by: User) -> ChatRoom:
 
 
 def _name_taken() -> Conflict:
-    error = Conflict("A room with that name exists.")
+    error = Conflict(gettext("A room with that name exists."))
     error.code = Code.NAME_TAKEN
     return error
 
@@ -120,7 +123,7 @@ def direct_room_get_or_create(*, listing: Listing, user: User) -> tuple[ChatRoom
     fails and it reads the winner's room, so there is never a second one.
     """
     if listing.owner_id == user.id:
-        error = BadRequest("This is your own listing.")
+        error = BadRequest(gettext("This is your own listing."))
         error.code = Code.OWN_LISTING
         raise error
     lookup = {"kind": ChatRoom.DIRECT, "listing": listing, "borrower": user}
@@ -164,7 +167,7 @@ def room_next_seq(*, room_id: int, allow_closed: bool = False) -> NextSeq:
     if row is None:
         if ChatRoom.objects.filter(pk=room_id).exists():
             raise RoomClosed()
-        raise NotFound("No such room.")
+        raise NotFound(gettext("No such room."))
     return NextSeq(int(row[0]), row[1])
 
 

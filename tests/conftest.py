@@ -13,6 +13,14 @@ from tests.servers import start_postgres, start_redis
 USE_POSTGRES = os.environ.get("TEST_DATABASE") == "postgresql"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs():
+    """``make`` compiles locale/ (issue 15); a bare pytest run compiles what is stale."""
+    from ops.messages import compile_if_stale
+
+    compile_if_stale()
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     server = start_postgres()

@@ -10,6 +10,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -20,15 +23,19 @@ from chatsite.foundation.codes import Code
 class ChatError(Exception):
     code: str = Code.BAD_REQUEST
     status: int = status.HTTP_400_BAD_REQUEST
-    default_detail = "Bad request."
+    # Lazy: a default is translated when the error is answered, in the language of the
+    # request or socket (chatsite.i18n); a ``detail`` given is translated where it is raised.
+    default_detail: str | Promise = _("Bad request.")
 
-    def __init__(self, detail: str | None = None, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self, detail: str | Promise | None = None, *, retry_after: int | None = None
+    ) -> None:
         self.detail = detail or self.default_detail
         self.retry_after = retry_after
         super().__init__(self.detail)
 
     def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"code": self.code, "detail": self.detail}
+        data: dict[str, Any] = {"code": self.code, "detail": str(self.detail)}
         if self.retry_after is not None:
             data["retry_after"] = self.retry_after
         return data
@@ -41,59 +48,59 @@ class BadRequest(ChatError):
 class NotFound(ChatError):
     code = Code.NOT_FOUND
     status = status.HTTP_404_NOT_FOUND
-    default_detail = "Not found."
+    default_detail = _("Not found.")
 
 
 class InvalidCredentials(ChatError):
     code = Code.INVALID_CREDENTIALS
     status = status.HTTP_401_UNAUTHORIZED
-    default_detail = "Wrong username or password."
+    default_detail = _("Wrong username or password.")
 
 
 class Forbidden(ChatError):
     code = Code.FORBIDDEN
     status = status.HTTP_403_FORBIDDEN
-    default_detail = "You may not do that."
+    default_detail = _("You may not do that.")
 
 
 class NotJoined(ChatError):
     code = Code.NOT_JOINED
     status = status.HTTP_409_CONFLICT
-    default_detail = "Join the room first."
+    default_detail = _("Join the room first.")
 
 
 class TooLong(ChatError):
     code = Code.TOO_LONG
-    default_detail = "Too long."
+    default_detail = _("Too long.")
 
 
 class Empty(ChatError):
     code = Code.EMPTY
-    default_detail = "A message needs some text."
+    default_detail = _("A message needs some text.")
 
 
 class RateLimited(ChatError):
     code = Code.RATE_LIMITED
     status = status.HTTP_429_TOO_MANY_REQUESTS
-    default_detail = "Too many requests."
+    default_detail = _("Too many requests.")
 
 
 class RoomClosed(ChatError):
     code = Code.ROOM_CLOSED
     status = status.HTTP_409_CONFLICT
-    default_detail = "This room is closed."
+    default_detail = _("This room is closed.")
 
 
 class UnsupportedMedia(ChatError):
     code = Code.UNSUPPORTED_MEDIA
     status = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
-    default_detail = "Only JPEG, PNG, WebP and GIF images are accepted."
+    default_detail = _("Only JPEG, PNG, WebP and GIF images are accepted.")
 
 
 class TooLarge(ChatError):
     code = Code.TOO_LARGE
     status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "That file is too large."
+    default_detail = _("That file is too large.")
 
 
 class Conflict(ChatError):
@@ -103,7 +110,7 @@ class Conflict(ChatError):
 class Unavailable(ChatError):
     code = Code.UNAVAILABLE
     status = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The service is briefly unavailable; try again."
+    default_detail = _("The service is briefly unavailable; try again.")
 
 
 class Internal(ChatError):
@@ -111,7 +118,7 @@ class Internal(ChatError):
 
     code = Code.INTERNAL
     status = status.HTTP_500_INTERNAL_SERVER_ERROR
-    default_detail = "Something went wrong on our side; it has been logged."
+    default_detail = _("Something went wrong on our side; it has been logged.")
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[str]:
@@ -146,7 +153,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RequestDataTooBig):
         # DATA_UPLOAD_MAX_MEMORY_SIZE: Django's own answer would be an HTML 400.
         return Response(
-            {"code": Code.TOO_LARGE, "detail": "The request body is too large."},
+            {"code": Code.TOO_LARGE, "detail": gettext("The request body is too large.")},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, Http404):

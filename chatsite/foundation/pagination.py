@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext
 from rest_framework.exceptions import NotFound as DRFNotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -24,4 +25,6 @@ class CheckedCursorPagination(CursorPagination):
         try:
             return super().paginate_queryset(queryset, request, view)
         except (DRFNotFound, DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
-            raise BadRequest("That page cursor is not valid; start from the first page.") from exc
+            raise BadRequest(
+                gettext("That page cursor is not valid; start from the first page.")
+            ) from exc

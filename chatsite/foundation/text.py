@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from django.utils.translation import gettext
+
 from chatsite.foundation.errors import BadRequest
 
 # C0 controls but tab and newline; DEL and the C1 controls with them.
@@ -25,7 +27,9 @@ def text_check(value: str, *, field: str) -> str:
     """``value`` if it has no control character other than tab and newline, else
     ``BadRequest`` naming ``field`` (the same answer on SQLite and PostgreSQL)."""
     if not _CONTROLS.isdisjoint(value):
-        raise BadRequest(f"{field} must not contain control characters.")
+        raise BadRequest(
+            gettext("%(field)s must not contain control characters.") % {"field": field}
+        )
     return value
 
 
@@ -42,8 +46,11 @@ def name_check(value: str, *, field: str) -> str:
     for ch in value:
         if unicodedata.category(ch) in {"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"}:
             raise BadRequest(
-                f"{field} must not contain invisible, control or direction-changing characters"
-                f" (U+{ord(ch):04X})."
+                gettext(
+                    "%(field)s must not contain invisible, control or direction-changing "
+                    "characters (U+%(code)s)."
+                )
+                % {"field": field, "code": format(ord(ch), "04X")}
             )
     return value
 

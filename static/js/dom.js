@@ -1,6 +1,8 @@
 // Building the page from data. User text only ever becomes text nodes (never HTML):
 // `h` sets textContent for strings, and `linkified` makes links by creating <a> elements.
 
+import { language } from "./i18n.js";
+
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -32,16 +34,17 @@ export function linkified(text) {
   return frag;
 }
 
+// Times in the page's language (i18n.js `language()`), through Intl.
 export function timeOf(iso) {
   const date = new Date(iso);
   const sameDay = date.toDateString() === new Date().toDateString();
   return sameDay
-    ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-    : date.toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+    ? date.toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" })
+    : date.toLocaleString(language(), { dateStyle: "short", timeStyle: "short" });
 }
 
 export function fullTime(iso) {
-  return new Date(iso).toLocaleString();
+  return new Date(iso).toLocaleString(language());
 }
 
 export function showError(el, error) {

@@ -3,6 +3,7 @@
 
 import { Code } from "./codes.js";
 import { h } from "./dom.js";
+import { gettext, interpolate } from "./i18n.js";
 import { ApiError, identity } from "./identity.js";
 
 export const ACCEPT = "image/jpeg,image/png,image/webp,image/gif";
@@ -27,7 +28,7 @@ export async function uploadFile(path, file, onProgress = () => {}) {
         if (xhr.status >= 200 && xhr.status < 300) resolve(data);
         else reject(new ApiError(xhr.status, data));
       });
-      xhr.addEventListener("error", () => reject(new ApiError(0, { code: Code.UNAVAILABLE, detail: "The upload failed; check the connection." })));
+      xhr.addEventListener("error", () => reject(new ApiError(0, { code: Code.UNAVAILABLE, detail: gettext("The upload failed; check the connection.") })));
       const form = new FormData();
       form.append("file", file, file.name || "image");
       xhr.send(form);
@@ -54,7 +55,7 @@ export function thumbnail(attachment, { box = 240, onOpen, onError } = {}) {
   const size = fitted(attachment.width, attachment.height, box);
   const img = h("img", {
     src: attachment.thumb_url,
-    alt: attachment.name || "image",
+    alt: attachment.name || gettext("image"),
     width: size.width,
     height: size.height,
     loading: "lazy",
@@ -62,7 +63,7 @@ export function thumbnail(attachment, { box = 240, onOpen, onError } = {}) {
   });
   if (onError) img.addEventListener("error", onError, { once: true });
   if (!onOpen) return img;
-  const button = h("button", { type: "button", class: "thumb", "aria-label": `Open image ${attachment.name || ""}`.trim() }, img);
+  const button = h("button", { type: "button", class: "thumb", "aria-label": attachment.name ? interpolate(gettext("Open image %(name)s"), { name: attachment.name }) : gettext("Open image") }, img);
   button.addEventListener("click", () => onOpen(attachment, button));
   return button;
 }
@@ -73,14 +74,14 @@ let dialog = null;
 // goes back to what opened it.
 export function openLightbox(attachment, opener) {
   if (!dialog) {
-    dialog = h("dialog", { class: "lightbox", "aria-label": "Image" });
+    dialog = h("dialog", { class: "lightbox", "aria-label": gettext("Image") });
     dialog.addEventListener("click", (event) => event.target === dialog && dialog.close());
     document.body.append(dialog);
   }
-  const close = h("button", { type: "button", class: "close", onclick: () => dialog.close() }, "Close");
+  const close = h("button", { type: "button", class: "close", onclick: () => dialog.close() }, gettext("Close"));
   const size = fitted(attachment.width, attachment.height, 4000);
   dialog.replaceChildren(
-    h("img", { src: attachment.url, alt: attachment.name || "image", width: size.width, height: size.height }),
+    h("img", { src: attachment.url, alt: attachment.name || gettext("image"), width: size.width, height: size.height }),
     h("p", { class: "caption" }, attachment.name || ""),
     close,
   );

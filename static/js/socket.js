@@ -20,6 +20,7 @@
 
 import { Close, Code } from "./codes.js";
 import { limits } from "./config.js";
+import { gettext } from "./i18n.js";
 import { BannedError, identity, secondsLeft } from "./identity.js";
 
 const RENEW_BEFORE = 90; // seconds before the access token expires: send `auth` with a fresh one
@@ -129,7 +130,7 @@ export class ChatSocket {
       this.#connecting = false;
       if (error instanceof BannedError) {
         this.#down();
-        this.#fatal = "You are banned from this chat.";
+        this.#fatal = gettext("You are banned from this chat.");
         this.#emit("status", this.status);
         return;
       }
@@ -164,7 +165,7 @@ export class ChatSocket {
     if (code === Close.BANNED) {
       this.#down();
       identity.markBanned(); // a reload shows "banned" too, and mints nothing
-      this.#fatal = "You are banned from this chat.";
+      this.#fatal = gettext("You are banned from this chat.");
       this.#emit("status", this.status);
       return;
     }

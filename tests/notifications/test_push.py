@@ -60,6 +60,7 @@ def test_a_direct_message_is_pushed_to_each_browser_of_an_absent_member(push_ser
         "url": f"{services._site()}/rooms/{room.id}/?message={message.id}",
         "title": f"{borrower.display_name} · Camping tent",
         "body": payload["body"],
+        "lang": "en",  # the recipient chose no language (issue 15: the payload's language)
     }
     assert len(payload["body"]) == 120 and payload["body"].endswith("…")
     assert got["laptop"].headers["topic"] == f"m{message.id}"
