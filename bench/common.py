@@ -257,12 +257,14 @@ async def repeat(
     *,
     line: Callable[[dict[str, Any]], str],
     keys: list[str],
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run ``measure`` on a fresh ``target`` stack ``repeats`` times, printing ``line`` of
-    each run; the runs, the medians of ``keys``, and the total ``lost`` when runs count it."""
+    """Run ``measure`` on a fresh ``target`` stack (with ``env`` added to its environment)
+    ``repeats`` times, printing ``line`` of each run; the runs, the medians of ``keys``, and
+    the total ``lost`` when runs count it."""
     runs = []
     for _ in range(repeats):
-        with Stack(target) as stack:
+        with Stack(target, **(env or {})) as stack:
             result = await measure(stack)
         runs.append(result)
         print(f"  {target:12} {line(result)}", flush=True)
