@@ -314,6 +314,18 @@ def test_search_reflects_edits_and_deletes(room, alice):
     assert hits(alice, q="tarp") == [message.id]
 
 
+def test_search_drops_a_hidden_message_and_finds_it_again_once_restored(room, alice):
+    """A moderator's hide (reports) keeps the text for review but takes it out of search;
+    a restore puts it back, on either engine's index."""
+    from messaging.services import message_hide, message_restore
+
+    message = send(room, alice, "spare camping stove")
+    message_hide(message_id=message.id)
+    assert search(alice, q="camping stove")["results"] == []
+    message_restore(message_id=message.id)
+    assert hits(alice, q="camping stove") == [message.id]
+
+
 def test_search_only_in_rooms_the_caller_may_read(alice, bob):
     public = PublicRoomFactory()
     direct = direct_room(listing=ListingFactory(owner=alice), borrower=bob)
