@@ -200,7 +200,8 @@ class Stack:
         out = subprocess.run(
             [sys.executable, "-m", "bench.seed", command, str(count)],
             cwd=ROOT, env=self.env, check=True, stdout=subprocess.PIPE,
-        )  # fmt: skip  (its errors on the terminal)
+        )  # fmt: skip
+        # (stderr not captured: the seeder's errors show on the terminal)
         return orjson.loads(out.stdout)
 
     def database_save(self, to: Path) -> None:
