@@ -33,6 +33,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench.common import (
     RESULTS,
@@ -52,6 +53,7 @@ STRAGGLERS = 3.0
 
 
 WORKER_NICE = 10
+PY_SPY = str(Path(sys.executable).with_name("py-spy"))  # the bench extra's, in the venv
 
 
 def start_worker(stack: Stack) -> int:
@@ -67,7 +69,7 @@ def profile(pid: int, name: str, seconds: float) -> subprocess.Popen:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"profile-{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     return subprocess.Popen(
-        ["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
+        [PY_SPY, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
          "--format", "speedscope", "--output", str(out), "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
