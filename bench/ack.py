@@ -121,9 +121,11 @@ async def measure(stack: Stack, rate: float, duration: float, direct: bool = Fal
         if worker_pid is not None:
             profilers.append(profile(worker_pid, f"{tag}-worker", duration))
     worker_cpu = cpu_seconds(worker_pid) if worker_pid else 0.0
+    server_cpu = cpu_seconds(stack.workers[0].pid)
     began = time.monotonic()
     await asyncio.gather(*(talk(n, *conn) for n, conn in enumerate(sockets)))
     elapsed = time.monotonic() - began
+    server_cpu = cpu_seconds(stack.workers[0].pid) - server_cpu
     worker_cpu = cpu_seconds(worker_pid) - worker_cpu if worker_pid else 0.0
     for profiler in profilers:
         profiler.wait()
@@ -141,6 +143,8 @@ async def measure(stack: Stack, rate: float, duration: float, direct: bool = Fal
         "sends_per_s": len(sent_at) / elapsed,
         "ack_p50_ms": percentile(latencies, 50),
         "ack_p99_ms": percentile(latencies, 99),
+        # CPU time of the server process per send (less moved by a busy machine than latency)
+        "server_cpu_ms_per_send": server_cpu * 1000 / max(1, len(sent_at)),
         "worker": worker if direct else None,
         "worker_cpu_share": worker_cpu / elapsed if worker_pid else None,
     }
@@ -159,9 +163,10 @@ async def run(target: str, rate: float, duration: float, repeats: int, direct: b
         lambda stack: measure(stack, rate, duration, direct, worker, profiling),
         line=lambda r: (
             f"{r['sends_per_s']:5.0f} sends/s: ack p50 {ms(r['ack_p50_ms'])} "
-            f"p99 {ms(r['ack_p99_ms'])}, unacked {r['unacked']}"
+            f"p99 {ms(r['ack_p99_ms'])}, unacked {r['unacked']}, server CPU "
+            f"{r['server_cpu_ms_per_send']:.2f} ms/send"
         ),
-        keys=["ack_p50_ms", "ack_p99_ms", "sends_per_s"],
+        keys=["ack_p50_ms", "ack_p99_ms", "sends_per_s", "server_cpu_ms_per_send"],
         env=env,
     )
     return {**result, "unacked_total": sum(r["unacked"] for r in result["runs"])}
