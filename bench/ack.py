@@ -143,8 +143,8 @@ async def measure(stack: Stack, rate: float, duration: float, direct: bool = Fal
         "sends_per_s": len(sent_at) / elapsed,
         "ack_p50_ms": percentile(latencies, 50),
         "ack_p99_ms": percentile(latencies, 99),
-        # CPU time of the server process per send (less moved by a busy machine than latency)
-        "server_cpu_ms_per_send": server_cpu * 1000 / max(1, len(sent_at)),
+        # CPU time of the server process per acked send (less moved by a busy machine than latency)
+        "server_cpu_ms_per_send": server_cpu * 1000 / max(1, len(acked)),
         "worker": worker if direct else None,
         "worker_cpu_share": worker_cpu / elapsed if worker_pid else None,
     }
