@@ -70,7 +70,9 @@ class Burst:
     def reactor(self, index: int) -> Callable[[Frame], None]:
         def on_frame(frame: Frame) -> None:
             if frame["type"] == "ack":
-                self.applied += 1
+                # only this step's (a late ack of the step before must not count here)
+                if self.mode == "messages" and frame["client_id"].startswith(f"{self.step}-"):
+                    self.applied += 1
             elif frame["type"] == "message" and self.targets.get(frame["message"]["id"]) == index:
                 if self.pending[index]:
                     self.sent_at[frame["message"]["rev"]] = self.pending[index].popleft()
@@ -157,7 +159,7 @@ async def burst(stack: Stack, receivers: int, reactors: int, rates: list[int],
             "applied": state.applied,
             "expected": expected,
             "received": state.received,
-            "lost": max(0, expected - state.received) + (sent - state.applied) * receivers,
+            "lost": max(0, expected - state.received) + max(0, sent - state.applied) * receivers,
             "frames_per_change_per_receiver": frames / expected if expected else None,
             "deliveries_per_s": state.received / seconds,
             "p50_ms": percentile(state.latencies, 50),
