@@ -209,6 +209,22 @@ def test_reactions_show_the_first_fifty_users_and_the_full_count(room, alice):
     assert message.reactions[0]["users"] == [u.id for u in users[1:51]]
 
 
+def test_a_reaction_costs_a_bounded_number_of_queries(
+    room, alice, bob, django_assert_max_num_queries
+):
+    """A burst of reactions should cost about what a burst of messages does: adding one is
+    at most 9 statements (BEGIN and COMMIT included), removing one at most 8."""
+    message = send(room, alice, "hello")
+    message_react(message_id=message.id, user=alice, emoji="👍", on=True)
+    with django_assert_max_num_queries(9):
+        message_react(message_id=message.id, user=bob, emoji="👍", on=True)
+    with django_assert_max_num_queries(8):
+        off = message_react(message_id=message.id, user=alice, emoji="👍", on=False)
+    assert off.reactions == [{"emoji": "👍", "count": 1, "users": [bob.id]}]
+    with django_assert_max_num_queries(8):  # already so: nothing changes
+        assert message_react(message_id=message.id, user=alice, emoji="👍", on=False) is None
+
+
 def test_reacting_in_others_direct_room_deleted_message_or_closed_room(room, alice, bob):
     stranger = UserFactory()
     direct = direct_room(listing=ListingFactory(owner=alice), borrower=bob)
