@@ -61,6 +61,7 @@ FANOUT_TARGETS ?= reference tutorial daphne uvicorn redis redis-pubsub
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	@for target in $(FANOUT_TARGETS); do $(PY) -m bench.fanout --target $$target || exit 1; done
+	$(PY) -m bench.reactions
 	$(PY) -m bench.rooms
 	$(PY) -m bench.idle
 	$(PY) -m bench.storm

@@ -15,6 +15,7 @@ import resource
 import secrets
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -89,8 +90,11 @@ def pinned(cmd: list[str], core: int = SERVER_CORE) -> list[str]:
 class Stack:
     """A target's processes on loopback. ``urls``: WebSocket URLs, one per worker."""
 
-    def __init__(self, name: str, **env: str) -> None:
+    def __init__(self, name: str, *, database_from: Path | None = None, **env: str) -> None:
+        """``database_from``: a folder ``database_save`` wrote: the stack starts on a copy of
+        that database (a seeded one, cached between runs) instead of an empty one."""
         self.name = name
+        self.database_from = database_from
         self.target = TARGETS[name]
         self.tmp = Path(tempfile.mkdtemp(prefix="chat-bench-"))
         self.procs: list[subprocess.Popen] = []
@@ -155,10 +159,15 @@ class Stack:
             )
             if pg_ctl is None:
                 raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
-            self.postgres = postgres_in_tempdir(str(pg_ctl), durable=True)  # acks mean on disk
+            if self.database_from is None:
+                self.postgres = postgres_in_tempdir(str(pg_ctl), durable=True)  # acks on disk
+            else:
+                self.postgres = postgres_copied(self.database_from / "pgdata", Path(pg_ctl))
             self.env["DATABASE_URL"] = (
                 f"postgres://postgres@127.0.0.1:{self.postgres.port}/postgres"
             )
+        elif self.database_from is not None:
+            shutil.copyfile(self.database_from / "db.sqlite3", self.env["SQLITE_PATH"])
         self.manage("migrate", "-v0")
         for _ in range(target.workers):
             self.start_worker(free_port())
@@ -190,9 +199,29 @@ class Stack:
         """``bench.seed`` in the server's environment: {"result": ..., "general": room id}."""
         out = subprocess.run(
             [sys.executable, "-m", "bench.seed", command, str(count)],
-            cwd=ROOT, env=self.env, check=True, capture_output=True,
+            cwd=ROOT, env=self.env, check=True, stdout=subprocess.PIPE,
         )  # fmt: skip
+        # (stderr not captured: the seeder's errors show on the terminal)
         return orjson.loads(out.stdout)
+
+    def database_save(self, to: Path) -> None:
+        """Keep a copy of the database in folder ``to`` (for ``database_from``). PostgreSQL is
+        stopped for the copy and started again: the servers' connections must reconnect."""
+        partial = to.with_name(to.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        if self.postgres is not None:
+            self.postgres.stop("fast")
+            subprocess.run(["cp", "-a", str(self.postgres.datadir), str(partial / "pgdata")],
+                           check=True)  # fmt: skip
+            self.postgres.resume()
+        else:
+            source = sqlite3.connect(self.env["SQLITE_PATH"])
+            with contextlib.closing(sqlite3.connect(partial / "db.sqlite3")) as copy:
+                source.backup(copy)
+            source.close()
+        shutil.rmtree(to, ignore_errors=True)
+        partial.rename(to)
 
     def stop(self) -> None:
         for process in self.procs:
@@ -208,6 +237,20 @@ class Stack:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def postgres_copied(pgdata: Path, pg_ctl: Path) -> Postgres:
+    """A throwaway PostgreSQL server on a copy of the (stopped) cluster ``pgdata``, started,
+    durable as the benchmarks' own."""
+    base = Path(tempfile.mkdtemp(prefix="chat-pg-"))
+    run_as = "postgres" if os.geteuid() == 0 else None
+    subprocess.run(["cp", "-a", str(pgdata), str(base / "pgdata")], check=True)
+    if run_as:
+        shutil.chown(base, run_as)
+    server = Postgres(datadir=base / "pgdata", port=free_port(), run_as=run_as,
+                      bindir=pg_ctl.resolve().parent, durable=True)  # fmt: skip
+    server.start()
+    return server
+
+
 async def repeat(
     target: str,
     repeats: int,
@@ -215,12 +258,14 @@ async def repeat(
     *,
     line: Callable[[dict[str, Any]], str],
     keys: list[str],
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run ``measure`` on a fresh ``target`` stack ``repeats`` times, printing ``line`` of
-    each run; the runs, the medians of ``keys``, and the total ``lost`` when runs count it."""
+    """Run ``measure`` on a fresh ``target`` stack (with ``env`` added to its environment)
+    ``repeats`` times, printing ``line`` of each run; the runs, the medians of ``keys``, and
+    the total ``lost`` when runs count it."""
     runs = []
     for _ in range(repeats):
-        with Stack(target) as stack:
+        with Stack(target, **(env or {})) as stack:
             result = await measure(stack)
         runs.append(result)
         print(f"  {target:12} {line(result)}", flush=True)

@@ -112,9 +112,19 @@ def report(results: dict[tuple[str, str], dict]) -> str:
                 f"{ms(quiet['ack_p99_ms'])} quiet, {ms(busy['ack_p99_ms'])} beside "
                 f"{result['concurrent']} uploads |"
             )
-        elif scenario == "ack":
+        elif scenario == "reactions":
+            steps = result["runs"][0]["steps"]
+            per_change = {s["frames_per_change_per_receiver"] for s in steps} - {None}
             rows.append(
-                f"| send -> ack | {target} | {median['sends_per_s']:.0f} sends/s: p50 "
+                f"| reactions burst | {target} | {result['receivers']} receivers: best clean "
+                f"deliveries/s messages {median['messages_best_clean']:,.0f}, reactions "
+                f"{median['reactions_best_clean']:,.0f}; frames per change per receiver "
+                f"{', '.join(f'{v:.2f}' for v in sorted(per_change))} |"
+            )
+        elif scenario.startswith("ack"):
+            label = "send -> ack" + (f" ({scenario[4:]})" if scenario != "ack" else "")
+            rows.append(
+                f"| {label} | {target} | {median['sends_per_s']:.0f} sends/s: p50 "
                 f"{ms(median['ack_p50_ms'])}, p99 {ms(median['ack_p99_ms'])}; "
                 f"unacked {result['unacked_total']} |"
             )

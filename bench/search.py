@@ -20,14 +20,17 @@ them (token check, query, room objects, serialization, HTTP).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
+import shutil
 import statistics
 import time
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import orjson
 
-from bench.common import TARGETS, Stack, ms, percentile, pin_generator, save
+from bench.common import RESULTS, ROOT, TARGETS, Stack, ms, percentile, pin_generator, save
 
 WARMUP = 5  # rounds of every kind
 QUERIES = {
@@ -84,15 +87,44 @@ def measure(stack: Stack, token: str, messages: int, requests: int) -> dict:
     }
 
 
-def run(target: str, messages: int, requests: int, repeats: int) -> dict:
-    with Stack(target) as stack:  # seeded once; each repeat measures it again
+def cache_key(target: str, messages: int) -> Path:
+    """Where a seeded database is kept between runs: named for the engine and the size, and
+    a digest of what makes its contents (the seeder, every migration, the PostgreSQL version)."""
+    digest = hashlib.sha256((ROOT / "bench" / "seed.py").read_bytes())
+    for migration in sorted(ROOT.glob("*/migrations/0*.py")):
+        digest.update(migration.name.encode() + migration.read_bytes())
+    engine = TARGETS[target].database
+    if engine == "postgresql":
+        digest.update(str(sorted(Path("/usr/lib/postgresql").glob("*"))).encode())
+    return RESULTS / "cache" / f"search-{engine}-{messages}-{digest.hexdigest()[:12]}"
+
+
+def seeded(target: str, messages: int, fresh: bool) -> tuple[Path, dict, float | None]:
+    """The cached database for ``target`` and ``messages`` (seeded and saved first if there is
+    none, or if ``fresh``), what the seeder returned, and how long seeding took (None: cached)."""
+    cache = cache_key(target, messages)
+    if cache.exists() and not fresh:
+        return cache, orjson.loads((cache / "seeded.json").read_bytes()), None
+    for stale in cache.parent.glob(f"search-{TARGETS[target].database}-{messages}-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # an older schema or seeder
+    with Stack(target) as stack:
         started = time.monotonic()
-        seeded = stack.seed("search", messages)["result"]
+        result = stack.seed("search", messages)["result"]
         seeding = time.monotonic() - started
-        print(f"  {target:12} seeded {messages:,} messages in {seeding:.0f} s", flush=True)
+        stack.database_save(cache)
+    (cache / "seeded.json").write_bytes(orjson.dumps(result))
+    return cache, result, seeding
+
+
+def run(target: str, messages: int, requests: int, repeats: int, fresh: bool) -> dict:
+    cache, seeds, seeding = seeded(target, messages, fresh)
+    how = "cached" if seeding is None else f"seeded in {seeding:.0f} s"
+    print(f"  {target:12} {messages:,} messages, {how} ({cache.name})", flush=True)
+    with Stack(target, database_from=cache) as stack:  # each repeat measures it again
+        reader = stack.seed("token", seeds["reader"]["id"])["result"]
         runs = []
         for _ in range(repeats):
-            result = measure(stack, seeded["reader"]["access"], messages, requests)
+            result = measure(stack, reader["access"], messages, requests)
             runs.append(result)
             kinds = ", ".join(
                 f"{kind} {ms(v['p50_ms'])}/{ms(v['p99_ms'])}" for kind, v in result["kinds"].items()
@@ -105,7 +137,7 @@ def run(target: str, messages: int, requests: int, repeats: int) -> dict:
     return {
         "target": target,
         "about": TARGETS[target].about,
-        "seeding_s": seeding,
+        "seeding_s": seeding,  # None: the database came from the cache
         "runs": runs,
         "median": {
             "all_p50_ms": statistics.median(r["all_p50_ms"] for r in runs),
@@ -127,9 +159,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=100, help="of each kind, per repeat")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--fresh", action="store_true", help="seed again, ignoring the cache")
     args = parser.parse_args()
     pin_generator()
-    result = run(args.target, args.messages, args.requests, args.repeats)
+    result = run(args.target, args.messages, args.requests, args.repeats, args.fresh)
     out = save("search", result)
     median = result["median"]
     print(

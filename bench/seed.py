@@ -6,12 +6,16 @@ Run by ``bench.common.Stack.seed`` in the environment of the server it measures:
     python -m bench.seed direct 250       # listings with one direct room each (owner, borrower)
     python -m bench.seed history 1000000  # a public room holding that many messages
     python -m bench.seed search 1000000   # that many messages over 100 rooms, to search (v1.1)
+    python -m bench.seed token 42         # an access token for user 42 (a cached database)
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import sys
+from collections.abc import Iterator
 
 import django
 
@@ -20,6 +24,7 @@ django.setup()
 
 import orjson  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.db.backends.utils import CursorWrapper  # noqa: E402
 from django.db.models import Subquery  # noqa: E402
 from django.db.models.functions import Coalesce  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -27,8 +32,12 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import User  # noqa: E402
 from accounts.services import guest_create, tokens_for_user  # noqa: E402
 from messaging.models import ChatMessage  # noqa: E402
+from messaging.search_index import TRIGGERS  # noqa: E402
 from rooms.models import ChatRoom, Listing  # noqa: E402
 from rooms.services import direct_room_get_or_create  # noqa: E402
+
+SEARCH_MIGRATION = importlib.import_module("messaging.migrations.0004_message_search")
+PG_INDEX, PG_UP = SEARCH_MIGRATION.PG_INDEX, SEARCH_MIGRATION.PG_UP
 
 BODY = "a message of about the length people write in a chat, give or take a few words"
 
@@ -72,8 +81,9 @@ def history(count: int) -> dict:
         with connection.cursor() as cursor:
             cursor.execute(
                 prefix + "INSERT INTO messaging_chatmessage "
-                "(room_id, author_id, body, client_id, seq, rev, created_at, mentions, reactions) "
-                f"SELECT %s, %s, %s || ' ' || x, 'seed-' || x, x, x, %s, '[]', '[]' {rows}",
+                "(room_id, author_id, body, client_id, seq, rev, created_at, mentions, reactions,"
+                " media) "
+                f"SELECT %s, %s, %s || ' ' || x, 'seed-' || x, x, x, %s, '[]', '[]', '[]' {rows}",
                 [room.id, author.id, BODY, timezone.now(), count]
                 if connection.vendor == "postgresql"
                 else [count, room.id, author.id, BODY, timezone.now()],
@@ -87,10 +97,40 @@ def history(count: int) -> dict:
 SEARCH_ROOMS = 100
 
 
+@contextlib.contextmanager
+def search_index_deferred(cursor: CursorWrapper) -> Iterator[None]:
+    """Bulk writes inside: the search index is dropped before and built once after, from
+    every row (inside the caller's transaction), instead of row by row as writes go."""
+    if connection.vendor == "postgresql":
+        cursor.execute(f"DROP INDEX {PG_INDEX}")
+        yield
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred foreign key checks now
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        cursor.execute(PG_UP[0])
+        return
+    cursor.execute("DROP TRIGGER messaging_search_insert")
+    cursor.execute("SELECT max(rowid) FROM messaging_search")
+    (indexed,) = cursor.fetchone()
+    yield
+    cursor.execute(
+        "INSERT INTO messaging_search (rowid, body, room) SELECT id, body, room_id"
+        " FROM messaging_chatmessage WHERE deleted_at IS NULL AND id > %s",
+        [indexed or 0],
+    )
+    cursor.execute(TRIGGERS["messaging_search_insert"])
+
+
+def token(user_id: int) -> dict:
+    """A fresh access token for a user a cached database holds (tokens are signed with the
+    server's ``SECRET_KEY``, new in every stack)."""
+    return person(User.objects.get(pk=user_id))
+
+
 def search(count: int) -> dict:
     """``count`` messages over ``SEARCH_ROOMS`` public rooms (message x in room x mod R),
-    English and Korean, some with the phrases ``bench.search`` looks for; inserted by one statement,
-    so the search index (trigram GIN, or the FTS5 table's triggers) is built as writes go."""
+    English and Korean, some with the phrases ``bench.search`` looks for; inserted by one statement
+    (``INSERT … SELECT`` from a series: the rows never leave the database, as with ``COPY``), in
+    one transaction, with the search index (trigram GIN, or the FTS5 table) built once after."""
     author = guest_create()
     reader = guest_create()
     with transaction.atomic():
@@ -116,9 +156,9 @@ def search(count: int) -> dict:
         )
         select = (
             "INSERT INTO messaging_chatmessage (room_id, author_id, body, client_id, seq, rev,"
-            " created_at, mentions, reactions)"
+            " created_at, mentions, reactions, media)"
             f" SELECT %s + x %% %s, %s, {body}, 'seed-' || x, x / %s + 1, x / %s + 1, %s,"
-            " '[]', '[]'"
+            " '[]', '[]', '[]'"
         )
         params = [first, SEARCH_ROOMS, author.id, BODY, SEARCH_ROOMS, SEARCH_ROOMS, timezone.now()]
         if connection.vendor == "postgresql":
@@ -130,7 +170,7 @@ def search(count: int) -> dict:
                 + " FROM n"
             )
             params = [count, *params]
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, search_index_deferred(cursor):
             cursor.execute(sql, params)
         for room_id in ids:
             last = ChatMessage.objects.filter(room_id=room_id).order_by("-seq").values("seq")[:1]
@@ -142,9 +182,8 @@ def search(count: int) -> dict:
 
 def main() -> None:
     command, count = sys.argv[1], int(sys.argv[2])
-    result = {"users": users, "direct": direct, "history": history, "search": search}[command](
-        count
-    )
+    commands = {"users": users, "direct": direct, "history": history, "search": search}
+    result = {**commands, "token": token}[command](count)
     sys.stdout.buffer.write(orjson.dumps({"result": result, "general": general_room()}))
 
 

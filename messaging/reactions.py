@@ -66,7 +66,10 @@ def message_react(
         if message.deleted_at is not None:
             raise NotFound(gettext("That message was deleted."))
         mine = Reaction.objects.filter(message=message, user=user, emoji=emoji)
-        if on == mine.exists():
+        # One statement finds out and does it when removing (the delete's row count); an
+        # add asks first, as the 20-emoji limit may refuse it.
+        changed = not mine.exists() if on else mine.delete()[0] > 0
+        if not changed:
             transaction.set_rollback(True)  # already so: give the number back
             return None
         held = [entry["emoji"] for entry in message.reactions]
@@ -77,8 +80,6 @@ def message_react(
                     % {"emoji_max": EMOJI_MAX}
                 )
             Reaction.objects.create(message=message, user=user, emoji=emoji)
-        else:
-            mine.delete()
         message.reactions = _summary_with(message, emoji)
         message.rev = seq
         message.save(update_fields=["reactions", "rev"])
@@ -91,16 +92,11 @@ def _summary_with(message: ChatMessage, emoji: str) -> list[dict[str, object]]:
     """``message.reactions`` with ``emoji``'s entry counted again (gone if nobody holds it);
     the others keep their places, a new emoji goes last."""
     rows = Reaction.objects.filter(message=message, emoji=emoji)
-    count = rows.count()
-    entry = (
-        {
-            "emoji": emoji,
-            "count": count,
-            "users": list(rows.order_by("id").values_list("user_id", flat=True)[:USERS_SHOWN]),
-        }
-        if count
-        else None
-    )
+    # The first users and, when they are all of them (the usual case), the count with them:
+    # one query; a second only past USERS_SHOWN.
+    first = list(rows.order_by("id").values_list("user_id", flat=True)[: USERS_SHOWN + 1])
+    count = len(first) if len(first) <= USERS_SHOWN else rows.count()
+    entry = {"emoji": emoji, "count": count, "users": first[:USERS_SHOWN]} if count else None
     summary: list[dict[str, object]] = []
     placed = False
     for old in message.reactions:

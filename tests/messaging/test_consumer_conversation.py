@@ -1,9 +1,12 @@
 """(v1.1) Conversation over the socket: ``send`` with ``reply_to``, ``react``, mentions'
 ``notify``, and a reconnect by cursor that replays reactions."""
 
+import orjson
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
+from chatsite.foundation.publish import room_group
 from messaging.services import message_send
 from tests.factories import PublicRoomFactory
 from tests.messaging.wsclient import connect
@@ -77,6 +80,41 @@ async def test_react_broadcasts_the_whole_message_with_a_new_rev(person, room):
         assert got["rev"] == message["rev"] + 2 and got["reactions"] == []
     await a.close()
     await b.close()
+
+
+async def test_one_reaction_is_one_group_send_and_one_frame_per_member(person, room, monkeypatch):
+    """A burst of reactions costs what a burst of messages does: per change, one send to the
+    room's group (the same as a ``send``) and exactly one frame to each member."""
+    layer = get_channel_layer()
+    sent_to_room: list[str] = []  # the frame types sent to the room's group
+    real_group_send = layer.group_send
+
+    async def counting_group_send(group, message):
+        if group == room_group(room.id):
+            sent_to_room.append(orjson.loads(message.get("text", "{}")).get("type", ""))
+        await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", counting_group_send)
+    people = [await person() for _ in range(3)]
+    clients = [await connect(p) for p in people]
+    for client in clients:
+        await client.join(room.id)
+    await clients[0].send(type="send", room=room.id, body="hello", client_id="m")
+    message = (await clients[0].expect("ack"))["message"]
+    for client in clients:
+        await client.expect("message")
+    after_send = sent_to_room.count("message")
+    for n, (client, emoji) in enumerate(zip(clients, ["👍", "🎉", "👍"], strict=True), start=1):
+        await client.send(type="react", message=message["id"], emoji=emoji, on=True)
+        for receiver in clients:
+            got = (await receiver.expect("message"))["message"]
+            assert got["rev"] == message["rev"] + n
+    for receiver in clients:
+        await receiver.nothing_but_quiet(0.2)  # one frame each per reaction, no more
+    assert after_send == 1
+    assert sent_to_room.count("message") == after_send + 3
+    for client in clients:
+        await client.close()
 
 
 @pytest.mark.parametrize(

@@ -209,6 +209,22 @@ def test_reactions_show_the_first_fifty_users_and_the_full_count(room, alice):
     assert message.reactions[0]["users"] == [u.id for u in users[1:51]]
 
 
+def test_a_reaction_costs_a_bounded_number_of_queries(
+    room, alice, bob, django_assert_max_num_queries
+):
+    """A burst of reactions should cost about what a burst of messages does: adding one is
+    at most 9 statements (BEGIN and COMMIT included), removing one at most 8."""
+    message = send(room, alice, "hello")
+    message_react(message_id=message.id, user=alice, emoji="👍", on=True)
+    with django_assert_max_num_queries(9):
+        message_react(message_id=message.id, user=bob, emoji="👍", on=True)
+    with django_assert_max_num_queries(8):
+        off = message_react(message_id=message.id, user=alice, emoji="👍", on=False)
+    assert off.reactions == [{"emoji": "👍", "count": 1, "users": [bob.id]}]
+    with django_assert_max_num_queries(8):  # already so: nothing changes
+        assert message_react(message_id=message.id, user=alice, emoji="👍", on=False) is None
+
+
 def test_reacting_in_others_direct_room_deleted_message_or_closed_room(room, alice, bob):
     stranger = UserFactory()
     direct = direct_room(listing=ListingFactory(owner=alice), borrower=bob)
@@ -312,6 +328,18 @@ def test_search_reflects_edits_and_deletes(room, alice):
     assert hits(alice, q="tarp") == [message.id]
     message_react(message_id=message.id, user=alice, emoji="👍", on=True)  # no body change
     assert hits(alice, q="tarp") == [message.id]
+
+
+def test_search_drops_a_hidden_message_and_finds_it_again_once_restored(room, alice):
+    """A moderator's hide (reports) keeps the text for review but takes it out of search;
+    a restore puts it back, on either engine's index."""
+    from messaging.services import message_hide, message_restore
+
+    message = send(room, alice, "spare camping stove")
+    message_hide(message_id=message.id)
+    assert search(alice, q="camping stove")["results"] == []
+    message_restore(message_id=message.id)
+    assert hits(alice, q="camping stove") == [message.id]
 
 
 def test_search_only_in_rooms_the_caller_may_read(alice, bob):

@@ -194,3 +194,22 @@ def test_a_first_message_still_being_written_keeps_its_room(clock):
     assert purged == [[]]
     assert ChatRoom.objects.filter(pk=room.pk).exists()
     assert ChatMessage.objects.filter(room=room).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_purged_room_leaves_nothing_in_the_search_index(clock):
+    """(v1.1) Search is kept in step by every write path, a purge's deletes included: on
+    SQLite the FTS5 table loses the room's rows (the delete trigger), nothing found after."""
+    from messaging.search import FTS_TABLE, messages_search
+
+    room = _rooms()
+    owner = room.listing.owner
+    message_send(room_id=room.id, author=owner, body="tent pegs for the purge", client_id="p")
+    assert len(messages_search(user=owner, q="tent pegs").results) == 1
+    clock(days=31)
+    assert {r.id for r in rooms_purge_idle(idle_days=30)} == {room.id}
+    assert messages_search(user=owner, q="tent pegs").results == []
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {FTS_TABLE} WHERE room = %s", [room.id])
+            assert cursor.fetchone() == (0,)

@@ -66,6 +66,7 @@ class PushService:
         self.received: list[Received] = []
         self.errors: list[str] = []
         self.gone_once: set[str] = set()
+        self.gone_status = 410  # what gone_once answers (a push service may say 404)
         self.fail: dict[str, int] = {}
         self.hold: set[str] = set()
         self.held = threading.Event()  # a held request has arrived
@@ -130,7 +131,7 @@ class PushService:
         status = 201
         if name in self.gone_once:
             self.gone_once.discard(name)
-            status = 410
+            status = self.gone_status
         elif self.fail.get(name, 0) > 0:
             self.fail[name] -= 1
             status = 500

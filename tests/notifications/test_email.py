@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from accounts.services import user_claim
 from messaging.services import message_send
+from moderation.services import block_create, block_delete
 from notifications import services
 from notifications.models import NotificationSettings
 from rooms.models import Membership
-from tests.factories import ListingFactory, UserFactory, direct_room
+from tests.factories import ListingFactory, PublicRoomFactory, UserFactory, direct_room
 from tests.notifications.conftest import run_due_tasks, tasks_pending
 from tests.notifications.mailserver import links, parts
 
@@ -146,7 +147,7 @@ def test_forged_unsubscribe_changes_nothing(owner):
     assert NotificationSettings.objects.get(user=owner).notify_email == "digest"
 
 
-def test_no_digest_for_read_muted_unverified_or_off(smtp, owner, settings):
+def test_no_digest_for_read_muted_blocked_unverified_or_off(smtp, owner, settings):
     settings.CHAT = {**settings.CHAT, "EMAIL_DELAY": 0.0}
     room = direct_room(listing=ListingFactory(owner=owner), borrower=UserFactory())
     borrower = Membership.objects.get(room=room, role=Membership.BORROWER).user
@@ -157,6 +158,12 @@ def test_no_digest_for_read_muted_unverified_or_off(smtp, owner, settings):
     message_send(room_id=room.id, author=borrower, body="muted", client_id="2")
     run_due_tasks()
     Membership.objects.filter(room=room, user=owner).update(muted=False)
+    # a mention in a public room by someone the owner blocked
+    block_create(blocker=owner, blocked_id=borrower.id)
+    mention = f"@{owner.nickname}#{owner.tag} blocked"
+    message_send(room_id=PublicRoomFactory().id, author=borrower, body=mention, client_id="b")
+    run_due_tasks()
+    block_delete(blocker=owner, blocked_id=borrower.id)
     NotificationSettings.objects.filter(user=owner).update(email_verified_at=None)
     message_send(room_id=room.id, author=borrower, body="unverified", client_id="3")
     run_due_tasks()

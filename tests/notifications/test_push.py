@@ -120,10 +120,12 @@ def test_a_public_message_is_pushed_only_to_whom_it_mentions(push_service):
     assert [r.name for r in push_service.delivered()] == ["mentioned"]
 
 
-def test_410_deletes_the_subscription(push_service, pair):
+@pytest.mark.parametrize("gone", [410, 404])
+def test_410_or_404_deletes_the_subscription(push_service, pair, gone):
     room, owner, borrower = pair
     subscribe(push_service, owner, "old")
     subscribe(push_service, owner, "new")
+    push_service.gone_status = gone
     push_service.gone_once.add("old")
     send(room, borrower, "hello")
     run_due_tasks()
