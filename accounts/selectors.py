@@ -8,6 +8,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
 from chatsite.foundation.codes import Close
+from chatsite.foundation.snapshots import snapshot_get, snapshot_invalidate
 
 
 class TokenRefused(Exception):
@@ -29,7 +30,7 @@ def user_get_by_access_token(*, raw: str) -> tuple[User, datetime]:
         token = AccessToken(raw)  # type: ignore[arg-type]
     except TokenError as exc:
         raise TokenRefused(Close.AUTH) from exc
-    user = User.objects.filter(pk=token.get("user_id")).first()
+    user = user_get_cached(user_id=token.get("user_id"))
     if user is None:
         raise TokenRefused(Close.AUTH)
     if not user.is_active:
@@ -38,3 +39,33 @@ def user_get_by_access_token(*, raw: str) -> tuple[User, datetime]:
 
 
 auser_get_by_access_token = database_sync_to_async(user_get_by_access_token)
+
+
+# Every stored field but the password hash: what a socket needs of its user (identity,
+# is_active, is_staff, is_guest, date_joined), never a secret in the shared cache.
+_SNAPSHOT_FIELDS = tuple(f.attname for f in User._meta.concrete_fields if f.attname != "password")
+
+
+def user_get_cached(*, user_id: object) -> User | None:
+    """The user ``user_id`` names, from the snapshot cache (``foundation.snapshots``): a
+    known user costs no query. Any change to the row (a ban, a claim) invalidates it in
+    every process sharing the cache. The instance has ``password`` deferred: saving it
+    writes only the fields it holds."""
+    if isinstance(user_id, str) and user_id.isdecimal():
+        user_id = int(user_id)
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        return None
+    values = snapshot_get("user", user_id, lambda: _user_values(user_id))
+    if values is None:
+        return None
+    return User.from_db("default", list(_SNAPSHOT_FIELDS), list(values))
+
+
+def _user_values(user_id: int) -> tuple[object, ...] | None:
+    row = User.objects.filter(pk=user_id).values_list(*_SNAPSHOT_FIELDS).first()
+    return None if row is None else tuple(row)
+
+
+def user_changed(*, user_id: int) -> None:
+    """The row changed (saved or deleted): forget its snapshot everywhere."""
+    snapshot_invalidate("user", user_id)

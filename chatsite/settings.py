@@ -217,11 +217,15 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL], "capacity": 10_000, "expiry": 60},
         }
     }
+    # Shared by every process: throttles, and the handshake's and join's snapshots of users
+    # and rooms (chatsite.foundation.snapshots), whose invalidation every process sees at
+    # once. Short timeouts: an unreachable cache is a database read, not a stall.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "chat",
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
         }
     }
 else:
@@ -231,7 +235,14 @@ else:
             "CONFIG": {"capacity": 10_000, "expiry": 60},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One process: its own memory. Room for a reconnect storm's snapshots (a user and its
+    # version key each) before LocMemCache starts culling.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 # --- Chat rules (all overridable from the environment) -------------------------------------
 

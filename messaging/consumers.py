@@ -43,11 +43,11 @@ from messaging.limits import connection_admit
 from messaging.servers import closer, limit_frame_size, limit_send_buffer
 from messaging.session import Session
 from messaging.threads import in_db_thread
-from rooms.selectors import room_get_for_user
+from rooms.selectors import room_get_for_socket
 
 log = logging.getLogger(__name__)
 
-aroom_get_for_user = in_db_thread(room_get_for_user)
+aroom_get_for_socket = in_db_thread(room_get_for_socket)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -158,7 +158,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
 
 async def on_join(session: Session, frame: Frame) -> None:
-    room = await aroom_get_for_user(room_id=frame["room"], user=session.user)
+    room = await aroom_get_for_socket(room_id=frame["room"], user=session.user)
     await session.join(room, cursor=frame.get("cursor"))
     metrics.joins_total.inc()
 
