@@ -17,8 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
+import signal
 import statistics
+import subprocess
+import sys
 import time
+from collections import Counter
+from pathlib import Path
 
 from bench.common import TARGETS, Stack, pin_generator, repeat, save
 from bench.wire import ChatSocket, Frame, HandshakeFailed, open_socket
@@ -84,7 +90,43 @@ class Client:
         await self.connect()
 
 
-async def measure(stack: Stack, clients: int) -> dict:
+def start_profile(stack: Stack, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy (the ``bench`` extra) sampling the server process from the drop on, idle
+    frames left out, as collapsed stacks (``out``) to summarize with ``profile_summary``."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy: pip install -e '.[bench]'")
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(stack.workers[0].pid), "--format", "raw",
+         "--rate", "200", "--output", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def profile_summary(path: Path, top: int = 25) -> str:
+    """Share of samples per function (anywhere on the stack: inclusive) and per leaf."""
+    inclusive: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        total += n
+        frames = [f.split(" (")[0] + " " + f.rsplit("/", 1)[-1].split(":")[0].rstrip(")")
+                  for f in stack.split(";")]  # fmt: skip
+        for name in set(frames):
+            inclusive[name] += n
+        leaf[frames[-1]] += n
+    rows = [f"{total} samples (busy only)", "inclusive:"]
+    rows += [f"  {100 * n / total:5.1f}%  {name}" for name, n in inclusive.most_common(top)]
+    rows += ["leaf:"]
+    rows += [f"  {100 * n / total:5.1f}%  {name}" for name, n in leaf.most_common(top)]
+    return "\n".join(rows)
+
+
+async def measure(stack: Stack, clients: int, profile: Path | None = None) -> dict:
     seeded = stack.seed("users", USERS + 1)
     people = seeded["result"]
     room = seeded["general"]
@@ -115,6 +157,7 @@ async def measure(stack: Stack, clients: int) -> dict:
     for client in fleet:
         assert client.sock is not None
         client.sock.abort()
+    spy = start_profile(stack, profile) if profile is not None else None
     dropped = time.monotonic()
     target = acked[-1] if acked else 0
     back: list[float] = []
@@ -130,6 +173,10 @@ async def measure(stack: Stack, clients: int) -> dict:
 
     await asyncio.wait_for(asyncio.gather(*(recover(c) for c in fleet)), 120)
     all_back = time.monotonic() - dropped
+    if spy is not None and profile is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        spy.wait(30)
+        print(profile_summary(profile), flush=True)
     await asyncio.sleep(2)  # live again: a few more messages arrive in order
     stop.set()
     await sending
@@ -157,11 +204,11 @@ async def measure(stack: Stack, clients: int) -> dict:
     }
 
 
-async def run(target: str, clients: int, repeats: int) -> dict:
+async def run(target: str, clients: int, repeats: int, profile: Path | None = None) -> dict:
     return await repeat(
         target,
         repeats,
-        lambda stack: measure(stack, clients),
+        lambda stack: measure(stack, clients, profile),
         line=lambda r: (
             f"{clients:,} clients back and caught up in {r['all_back_s']:.1f} s "
             f"(median client {r['median_back_s']:.1f} s), lost {r['lost']}"
@@ -175,9 +222,14 @@ def main() -> None:
     parser.add_argument("--target", choices=sorted(TARGETS), default="uvicorn")
     parser.add_argument("--clients", type=int, default=5_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy the server from the drop until all are back; collapsed stacks to this file",
+    )
     args = parser.parse_args()
     pin_generator()
-    result = asyncio.run(run(args.target, args.clients, args.repeats))
+    result = asyncio.run(run(args.target, args.clients, args.repeats, args.profile))
     out = save("storm", result)
     print(
         f"storm {args.target}: {args.clients:,} clients back and caught up in "

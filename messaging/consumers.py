@@ -42,12 +42,9 @@ from messaging.hub import get_hub
 from messaging.limits import connection_admit
 from messaging.servers import closer, limit_frame_size, limit_send_buffer
 from messaging.session import Session
-from messaging.threads import in_db_thread
-from rooms.selectors import room_get_for_socket
+from rooms.selectors import aroom_get_for_socket
 
 log = logging.getLogger(__name__)
-
-aroom_get_for_socket = in_db_thread(room_get_for_socket)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):

@@ -1,10 +1,11 @@
 """Reads: who may be where."""
 
+from channels.db import database_sync_to_async
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from chatsite.foundation.errors import NotFound
-from chatsite.foundation.snapshots import snapshot_get, snapshot_invalidate
+from chatsite.foundation.snapshots import asnapshot_get, snapshot_get, snapshot_invalidate
 from rooms.models import ChatRoom, Listing, Membership
 
 
@@ -36,6 +37,7 @@ def room_can_access(*, room: ChatRoom, user: User) -> bool:
 
 # A room's own columns, as the socket's join needs them (no listing: a join never reads it).
 _SNAPSHOT_FIELDS = tuple(f.attname for f in ChatRoom._meta.concrete_fields)
+_KIND = _SNAPSHOT_FIELDS.index("kind")
 
 
 def room_get_for_socket(*, room_id: int, user: User) -> ChatRoom:
@@ -43,7 +45,19 @@ def room_get_for_socket(*, room_id: int, user: User) -> ChatRoom:
     cache (``foundation.snapshots``), so joining a public room costs no query; a direct room
     still asks whether ``user`` is a member. ``last_seq`` is as of when the snapshot was
     taken (messages move it without invalidating): never use it as the room's end."""
-    values = snapshot_get("room", room_id, lambda: _room_values(room_id))
+    return _room_checked(snapshot_get("room", room_id, lambda: _room_values(room_id)), user)
+
+
+async def aroom_get_for_socket(*, room_id: int, user: User) -> ChatRoom:
+    """``room_get_for_socket`` from the event loop: with an in-process cache a public
+    room's snapshot is read without a hop to the database thread (``asnapshot_get``)."""
+    values = await asnapshot_get("room", room_id, lambda: _room_values(room_id))
+    if values is not None and values[_KIND] == ChatRoom.PUBLIC:
+        return _room_checked(values, user)
+    return await database_sync_to_async(room_get_for_socket)(room_id=room_id, user=user)
+
+
+def _room_checked(values: tuple[object, ...] | None, user: User) -> ChatRoom:
     if values is None:
         raise NotFound("No such room.")
     room = ChatRoom.from_db("default", list(_SNAPSHOT_FIELDS), list(values))

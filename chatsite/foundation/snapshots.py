@@ -25,7 +25,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.core.cache import cache
+from channels.db import database_sync_to_async
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,22 @@ def snapshot_get(kind: str, pk: object, load: Callable[[], T | None]) -> T | Non
         except Exception as exc:
             log.warning("snapshot cache unavailable (%s %s): %r", kind, pk, exc)
     return value_loaded
+
+
+async def asnapshot_get(kind: str, pk: object, load: Callable[[], T | None]) -> T | None:
+    """``snapshot_get`` from the event loop. An in-process cache (LocMemCache, the embedded
+    default) is read right here: a hit costs no hop to the database thread, whose one
+    thread every socket's database work shares. A miss, or a cache over the network, goes
+    to that thread (``load`` is a database read)."""
+    if isinstance(caches["default"], LocMemCache):
+        key, version_key = _keys(kind, pk)
+        found: dict[str, Any] = cache.get_many([key, version_key])
+        record, version = found.get(key), found.get(version_key)
+        if isinstance(record, tuple) and len(record) == 2 and record[0] == version:
+            value: T = record[1]
+            return value
+    result: T | None = await database_sync_to_async(snapshot_get)(kind, pk, load)
+    return result
 
 
 def snapshot_invalidate(kind: str, pk: object) -> None:
