@@ -47,6 +47,7 @@ class Client:
         self.seen = bytearray()  # seen[rev] == 1: that message reached this client
         self.goal = 1 << 62  # the rev to reach after the drop
         self.reached = asyncio.Event()
+        self.errors: Counter[str] = Counter()  # error frames by code (a join refused, ...)
 
     def on_frame(self, frame: Frame) -> None:
         kind = frame["type"]
@@ -62,6 +63,12 @@ class Client:
             self.cursor = rev
             if rev >= self.goal:
                 self.reached.set()
+        elif kind == "error":
+            self.errors[str(frame.get("code"))] += 1
+            if not self.joined.is_set() and self.sock is not None:
+                # A refused join (unavailable, rate_limited): asked again, as the browser does.
+                delay = float(frame.get("retry_after") or 1)
+                asyncio.get_running_loop().call_later(delay, self.rejoin)
         elif kind == "joined" and frame["room"] == self.room:
             self.cursor = max(self.cursor, frame["cursor"])
             self.joined.set()
@@ -82,6 +89,13 @@ class Client:
         if self.cursor:
             frame["cursor"] = self.cursor
         self.sock.send(frame)
+
+    def rejoin(self) -> None:
+        if self.sock is not None and not self.joined.is_set():
+            frame: Frame = {"type": "join", "room": self.room}
+            if self.cursor:
+                frame["cursor"] = self.cursor
+            self.sock.send(frame)
 
     async def after_drop(self) -> None:
         self.joined.clear()
@@ -171,7 +185,20 @@ async def measure(stack: Stack, clients: int, profile: Path | None = None) -> di
         await client.reached.wait()
         back.append(time.monotonic() - dropped)
 
-    await asyncio.wait_for(asyncio.gather(*(recover(c) for c in fleet)), 120)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(recover(c) for c in fleet)), 120)
+    except TimeoutError:
+        stuck = [c for c in fleet if not c.reached.is_set()]
+        unjoined = [c for c in stuck if not c.joined.is_set()]
+        closed = [c for c in stuck if c.sock is not None and c.sock.closed.done()]
+        errors = sum((c.errors for c in fleet), Counter())
+        for log in sorted(stack.tmp.glob("proc-*.log")):
+            print(log.name, log.read_text()[-3000:], sep="\n")
+        raise SystemExit(
+            f"{len(stuck)} clients not caught up after 120 s: {len(unjoined)} not joined, "
+            f"{len(closed)} with a closed socket ({[c.sock.closed.result() for c in closed][:5]}),"
+            f" errors {dict(errors)}"
+        ) from None
     all_back = time.monotonic() - dropped
     if spy is not None and profile is not None:
         spy.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
@@ -201,6 +228,7 @@ async def measure(stack: Stack, clients: int, profile: Path | None = None) -> di
         "lost": missing,
         "holes_seen_in_streams": gaps,
         "clients_behind_at_end": behind,
+        "errors": dict(sum((client.errors for client in fleet), Counter())),
     }
 
 
