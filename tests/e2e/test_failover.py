@@ -277,6 +277,15 @@ async def test_the_primary_killed_mid_traffic_sentinel_promotes_and_nothing_acke
         assert took <= RESUME_WITHIN
         promoted = redis.Redis(port=sentinel_site["replica"])
         assert promoted.info("replication")["role"] == "master"
+        # The servers' cache follows the primary too: a new user's handshake stores its
+        # snapshot (chatsite.foundation.snapshots) on the promoted node.
+        for server in servers:
+            newcomer = guest(server.http_url)
+            async with await ws_open(server.ws_url, newcomer["access"]) as ws:
+                await send(ws, type="ping")
+                assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
+            key = f"chat:1:snap:user:{newcomer['user']['id']}"
+            assert promoted.exists(key), f"{key} not on the promoted primary"
         await asyncio.sleep(1)  # a little more traffic on the new primary
     finally:
         for peer in peers:
