@@ -48,6 +48,9 @@ class Client:
         self.goal = 1 << 62  # the rev to reach after the drop
         self.reached = asyncio.Event()
         self.errors: Counter[str] = Counter()  # error frames by code (a join refused, ...)
+        self.cut = False  # the bench closed this socket itself (the drop, the end)
+        self.lost_sockets = 0  # sockets the server (or the network) closed under it
+        self.reconnecting: asyncio.Future[None] | None = None
 
     def on_frame(self, frame: Frame) -> None:
         kind = frame["type"]
@@ -85,10 +88,19 @@ class Client:
                 self.attempts += 1
                 await asyncio.sleep(base / 2 + random.random() * base / 2)
         self.attempts = 0
+        self.cut = False
+        self.sock.closed.add_done_callback(self._closed)
         frame: Frame = {"type": "join", "room": self.room}
         if self.cursor:
             frame["cursor"] = self.cursor
         self.sock.send(frame)
+
+    def _closed(self, _: object) -> None:
+        """A socket closed by the server (or the network), not the bench: reconnect and
+        resume by cursor, as the browser does."""
+        if not self.cut:
+            self.lost_sockets += 1
+            self.reconnecting = asyncio.ensure_future(self.after_drop())
 
     def rejoin(self) -> None:
         if self.sock is not None and not self.joined.is_set():
@@ -170,6 +182,7 @@ async def measure(stack: Stack, clients: int, profile: Path | None = None) -> di
     await asyncio.sleep(3)  # the room is busy; everyone follows it live
     for client in fleet:
         assert client.sock is not None
+        client.cut = True
         client.sock.abort()
     spy = start_profile(stack, profile) if profile is not None else None
     dropped = time.monotonic()
@@ -218,6 +231,7 @@ async def measure(stack: Stack, clients: int, profile: Path | None = None) -> di
     missing = sum(final - sum(client.seen[1 : final + 1]) for client in fleet)
     for client in fleet:
         if client.sock is not None:
+            client.cut = True
             client.sock.abort()
     sender.abort()
     return {
@@ -229,6 +243,7 @@ async def measure(stack: Stack, clients: int, profile: Path | None = None) -> di
         "holes_seen_in_streams": gaps,
         "clients_behind_at_end": behind,
         "errors": dict(sum((client.errors for client in fleet), Counter())),
+        "sockets_lost_after_opening": sum(client.lost_sockets for client in fleet),
     }
 
 
