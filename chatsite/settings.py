@@ -69,14 +69,29 @@ def development_secret() -> str:
     return value
 
 
+# Redis behind Sentinel: "host:port,host:port" of the sentinels, and the name they watch
+# the primary by. Every Redis client (channel layer, presence and limits, cache) then asks
+# them for the primary and follows a failover (chatsite.foundation.redis).
+REDIS_SENTINELS = env_list("REDIS_SENTINELS", [])
+REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "mymaster")
+
 if PRODUCTION:
     SECRET_KEY = require("SECRET_KEY")
     DATABASE_URL = require("DATABASE_URL")
-    REDIS_URL = require("REDIS_URL")
+    REDIS_URL = "" if REDIS_SENTINELS else require("REDIS_URL")
 else:
     SECRET_KEY = os.environ.get("SECRET_KEY") or development_secret()
     DATABASE_URL = os.environ.get("DATABASE_URL", "")
     REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_SENTINELS:
+    from chatsite.foundation.redis import sentinel_url
+
+    REDIS_URL = sentinel_url(
+        REDIS_SENTINELS,
+        REDIS_SENTINEL_MASTER,
+        db=env_int("REDIS_SENTINEL_DB", 0),
+        password=os.environ.get("REDIS_PASSWORD", ""),
+    )
 
 DEBUG = env_bool("DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = env_list(
@@ -213,6 +228,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 CHANNEL_LAYER_BACKEND = os.environ.get("CHANNEL_LAYER", "core")  # "core" or "pubsub"
 if REDIS_URL:
+    from chatsite.foundation.redis import channel_layer_host
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": (
@@ -220,14 +237,26 @@ if REDIS_URL:
                 if CHANNEL_LAYER_BACKEND == "pubsub"
                 else "channels_redis.core.RedisChannelLayer"
             ),
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 10_000, "expiry": 60},
+            "CONFIG": {
+                "hosts": [channel_layer_host(REDIS_URL)],
+                "capacity": 10_000,
+                "expiry": 60,
+            },
         }
     }
+    # Shared by every process: throttles, and the handshake's and join's snapshots of users
+    # and rooms (chatsite.foundation.snapshots), whose invalidation every process sees at
+    # once. Short timeouts: an unreachable cache is a database read, not a stall.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": (
+                "chatsite.foundation.redis.SentinelRedisCache"
+                if REDIS_SENTINELS
+                else "django.core.cache.backends.redis.RedisCache"
+            ),
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "chat",
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
         }
     }
 else:
@@ -237,7 +266,14 @@ else:
             "CONFIG": {"capacity": 10_000, "expiry": 60},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One process: its own memory. Room for a reconnect storm's snapshots (a user and its
+    # version key each) before LocMemCache starts culling.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 # --- Chat rules (all overridable from the environment) -------------------------------------
 

@@ -44,12 +44,9 @@ from messaging.hub import get_hub
 from messaging.limits import connection_admit
 from messaging.servers import closer, limit_frame_size, limit_send_buffer
 from messaging.session import Session
-from messaging.threads import in_db_thread
-from rooms.selectors import room_get_for_user
+from rooms.selectors import aroom_get_for_socket
 
 log = logging.getLogger(__name__)
-
-aroom_get_for_user = in_db_thread(room_get_for_user)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -164,7 +161,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
 
 async def on_join(session: Session, frame: Frame) -> None:
-    room = await aroom_get_for_user(room_id=frame["room"], user=session.user)
+    room = await aroom_get_for_socket(room_id=frame["room"], user=session.user)
     await session.join(room, cursor=frame.get("cursor"))
     metrics.joins_total.inc()
 

@@ -25,6 +25,8 @@ import orjson
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from chatsite.foundation import redis as redis_client
+
 # What the shared store (and channels-redis) raise while Redis is away.
 STORE_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
@@ -148,9 +150,7 @@ class RedisStore:
     prefix = "chat:"
 
     def __init__(self, url: str) -> None:
-        import redis.asyncio as aredis
-
-        self.redis = aredis.Redis.from_url(url)
+        self.redis = redis_client.async_client(url)  # a URL, or following Sentinel
         self.rate_script = self.redis.register_script(_RATE_SCRIPT)
         self.ttl = _presence_ttl()
         # A key whose every entry a dead process left behind goes away by itself: each write
@@ -300,9 +300,7 @@ def users_present(room_id: int) -> set[int]:
 def _sync_client(url: str) -> Any:
     client = _sync_clients.get(url)
     if client is None:
-        import redis
-
-        client = _sync_clients[url] = redis.Redis.from_url(url)
+        client = _sync_clients[url] = redis_client.sync_client(url)
     return client
 
 

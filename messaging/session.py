@@ -22,8 +22,8 @@ from accounts.serializers import user_data
 from chatsite.foundation import metrics
 from chatsite.foundation.codes import Close
 from chatsite.foundation.errors import NotJoined
-from chatsite.foundation.publish import user_group
-from messaging.feed import RoomFeed
+from chatsite.foundation.publish import room_group, user_group
+from messaging.feed import RoomFeed, aroom_last_seq
 from messaging.hub import Hub
 from messaging.limits import connection_release, replay_check
 from messaging.outbox import Outbox, Send
@@ -107,7 +107,18 @@ class Session:
                     del self.feeds[room.id]
                     raise
             feed.room = room
-            await feed.replay_and_join(cursor, base=room.last_seq)
+            base = cursor if cursor is not None else await self._room_end(room.id)
+            await feed.replay_and_join(cursor, base=base)
+
+    async def _room_end(self, room_id: int) -> int:
+        """Where a join without a cursor starts: the last change this process received of
+        the room (its recent frames are an unbroken run up to it; whatever was committed
+        later arrives live), else the room's committed counter (a query). The joined room's
+        row (a snapshot) is not asked: its ``last_seq`` may be old."""
+        recent = self.hub.recent.get(room_group(room_id))
+        if recent is not None and recent.frames:
+            return recent.frames[-1][0]
+        return await aroom_last_seq(room_id=room_id)
 
     async def sync(self, room_id: int, *, cursor: int) -> None:
         """As ``join`` with a cursor, for a client that saw a gap."""

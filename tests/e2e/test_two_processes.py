@@ -13,7 +13,17 @@ import psycopg
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.e2e.site import general_room, guest, migrate, recv, recv_message, send, site_env, ws_open
+from tests.e2e.site import (
+    general_room,
+    guest,
+    http,
+    migrate,
+    recv,
+    recv_message,
+    send,
+    site_env,
+    ws_open,
+)
 from tests.servers import ROOT, start_server
 
 PRESENCE_TTL = 3.0
@@ -109,3 +119,37 @@ async def test_a_ban_closes_the_users_sockets_on_every_process(cluster):
                 await asyncio.wait_for(ws.recv(), 5)
         assert closed.value.rcvd.code == 4403
     assert time.monotonic() - started < 10
+    # Both processes had the user's snapshot cached (their handshakes above); the ban, made
+    # by a third process, invalidated it in the Redis cache they share: the next handshake
+    # on either is refused at once, not when the snapshot expires.
+    for server in (a, b):
+        async with await ws_open(server.ws_url, target["access"]) as again:
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(again.recv(), 5)
+            assert closed.value.rcvd.code == 4403
+
+
+async def test_a_room_deleted_elsewhere_is_gone_from_every_process_at_once(cluster):
+    env, servers = cluster
+    for n, server in enumerate(servers):
+        if server.process.poll() is not None:
+            servers[n] = start_server(KINDS[n], env, server.log, port=server.port)
+    a, b = servers
+    owner = guest(a.http_url)
+    status, made = http(
+        "POST", f"{a.http_url}/api/rooms/", {"name": f"r{uuid.uuid4().hex[:8]}"}, owner["access"]
+    )
+    assert status == 201, made
+    for server in (a, b):  # each process caches the room's snapshot on a join
+        async with await ws_open(server.ws_url, owner["access"]) as ws:
+            await send(ws, type="join", room=made["id"])
+            await recv(ws, "joined")
+    await asyncio.to_thread(
+        run_in_site,
+        env,
+        f"from rooms.models import ChatRoom; ChatRoom.objects.filter(pk={made['id']}).delete()",
+    )
+    for server in (a, b):
+        async with await ws_open(server.ws_url, owner["access"]) as ws:
+            await send(ws, type="join", room=made["id"])
+            assert (await recv(ws, "error"))["code"] == "not_found"
