@@ -22,7 +22,7 @@ def latest() -> dict[tuple[str, str], dict]:
     for path in sorted(RESULTS.glob("*.json"), key=lambda path: path.stat().st_mtime):
         data = json.loads(path.read_text())
         if "scenario" in data and "target" in data:
-            if data["scenario"] == "fanout":  # by the current rule, whatever wrote the file
+            if data["scenario"] in {"fanout", "senders"}:  # by the current rule, whatever wrote it
                 runs = [run["steps"] for run in data["runs"]]
                 data["best_clean_deliveries_per_s_each"] = [best_clean(s) for s in runs]
                 data["best_clean_deliveries_per_s_median"] = statistics.median(
@@ -61,6 +61,30 @@ def report(results: dict[tuple[str, str], dict]) -> str:
             most = result.get("best_lossless_deliveries_per_s_median")
             most_text = "—" if most is None else f"{most:,.0f}"
             lines.append(f"| {target} | {best:,.0f} ({each}) | {most_text} | {vs_ref} | {vs_tut} |")
+        lines.append("")
+    senders = {t: r for (s, t), r in results.items() if s == "senders"}
+    if senders:
+        reference = senders.get("reference", {}).get("best_clean_deliveries_per_s_median")
+        single = senders.get("uvicorn", {}).get("best_clean_deliveries_per_s_median")
+        receivers = next(iter(senders.values())).get("receivers")
+        lines += [
+            f"Many senders: one room, {receivers} receivers, rate / 0.8 senders (each joined, "
+            "within the default send limit). Clean as above; the ratio is to the reference's "
+            "clean rate in this scenario (targets: uvicorn >= 0.8x, daphne >= 0.5x, "
+            "2 processes through Redis >= uvicorn's).",
+            "",
+            "| target | clean deliveries/s | lossless | vs reference | vs 1 process |",
+            "|---|---|---|---|---|",
+        ]
+        for target, result in sorted(senders.items(), key=lambda kv: -kv[1][
+            "best_clean_deliveries_per_s_median"]):  # fmt: skip
+            best = result["best_clean_deliveries_per_s_median"]
+            each = ", ".join(f"{b:,.0f}" for b in result["best_clean_deliveries_per_s_each"])
+            vs_ref = f"{best / reference:.2f}x" if reference else "—"
+            vs_one = f"{best / single:.2f}x" if single and target.startswith("redis") else ""
+            most = result.get("best_lossless_deliveries_per_s_median")
+            most_text = "—" if most is None else f"{most:,.0f}"
+            lines.append(f"| {target} | {best:,.0f} ({each}) | {most_text} | {vs_ref} | {vs_one} |")
         lines.append("")
     rows = []
     for (scenario, target), result in sorted(results.items()):
