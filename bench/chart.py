@@ -18,7 +18,6 @@ import shutil
 import statistics
 import time
 from collections import defaultdict
-from pathlib import Path
 
 from bench.common import RESULTS, ROOT
 
@@ -96,7 +95,7 @@ def draw(publish: bool = False) -> list[str]:
         ax.text(ax.get_xlim()[0], CLEAN_MS * 1.08, " clean: p99 ≤ 100 ms", color="grey",
                 fontsize=8)  # fmt: skip
         ax.set_yscale("log")
-        ax.set_xlabel("offered deliveries/s (messages/s × receivers)")
+        ax.set_xlabel("offered deliveries/s (messages/s x receivers)")
         receivers = next(iter(found[scenario].values())).get("receivers", "?")
         ax.set_title(f"Fan-out, {receivers} receivers, {SCENARIOS[scenario]}", fontsize=10)
         ax.grid(True, which="both", alpha=0.25)

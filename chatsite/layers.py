@@ -82,9 +82,8 @@ class _Shard(RedisSingleShardConnection):
     def _ensure_redis(self) -> None:
         if self._redis is None:
             super()._ensure_redis()
-            pubsub = _PubSub(
-                self._redis.connection_pool, event_dispatcher=self._redis._event_dispatcher
-            )
+            redis: Any = self._redis  # set by the call above (channels-redis is untyped)
+            pubsub = _PubSub(redis.connection_pool, event_dispatcher=redis._event_dispatcher)
             pubsub.shard = self
             self._pubsub = pubsub
 
@@ -107,7 +106,7 @@ class _LoopLayer(RedisPubSubLoopLayer):
         queue = self.channels[channel]
         try:
             message = await queue.get()
-        except (asyncio.CancelledError, asyncio.TimeoutError, GeneratorExit):
+        except (TimeoutError, asyncio.CancelledError, GeneratorExit):
             if channel in self.channels:
                 del self.channels[channel]
                 try:
@@ -132,8 +131,6 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
         loop = asyncio.get_running_loop()
         layer = self._layers.get(loop)
         if layer is None:
-            layer = self._layers[loop] = _LoopLayer(
-                *self._args, **self._kwargs, channel_layer=self
-            )
+            layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
             _wrap_close(self, loop)
         return layer

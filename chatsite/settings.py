@@ -503,9 +503,9 @@ if MEDIA_STORAGE == "s3":
     _media_storage = {
         "BACKEND": "images.s3.MediaS3Storage",
         "OPTIONS": {
-            "bucket_name": require("MEDIA_S3_BUCKET") if PRODUCTION else os.environ.get(
-                "MEDIA_S3_BUCKET", "chat-media"
-            ),
+            "bucket_name": require("MEDIA_S3_BUCKET")
+            if PRODUCTION
+            else os.environ.get("MEDIA_S3_BUCKET", "chat-media"),
             "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
             "region_name": os.environ.get("MEDIA_S3_REGION") or None,
             "access_key": os.environ.get("MEDIA_S3_ACCESS_KEY_ID") or None,
