@@ -96,6 +96,25 @@ def report(results: dict[tuple[str, str], dict]) -> str:
                 f"p50/p99 {ms(median['delivery_p50_ms'])}/{ms(median['delivery_p99_ms'])}; "
                 f"lost {result['lost_total']} |"
             )
+        elif scenario == "rooms_public":
+            runs = result["runs"]
+            rows.append(
+                f"| many rooms (public) | {target} | {runs[0]['sockets']:,} connections in "
+                f"{runs[0]['rooms']:,} rooms of {runs[0]['per_room']}: "
+                f"{median['messages_per_s']:.0f} msg/s; ack p50/p99 "
+                f"{ms(median['ack_p50_ms'])}/{ms(median['ack_p99_ms'])}; delivery p50/p99 "
+                f"{ms(median['delivery_p50_ms'])}/{ms(median['delivery_p99_ms'])}; "
+                f"{median['kb_per_connection']:.1f} KB per connection; "
+                f"lost {result['lost_total']} |"
+            )
+        elif scenario == "redis_commands":
+            rows.append(
+                f"| Redis commands per message | {target} | {result['processes']} processes: "
+                f"{result['sent_per_message']:.2f} sent by clients + "
+                f"{result['scripted_per_message']:.2f} run in scripts ("
+                + ", ".join(f"{k} {v / result['messages']:.2f}" for k, v in result["sent"].items())
+                + ") |"
+            )
         elif scenario == "idle":
             runs = result["runs"]
             rows.append(
