@@ -21,7 +21,10 @@ from collections import defaultdict
 
 from bench.common import RESULTS, ROOT
 
-SCENARIOS = {"fanout": "one sender", "senders": "many senders (rate / 0.8, each within the limit)"}
+SCENARIOS = {
+    "fanout": "one sender",
+    "senders": "many senders (rate / 0.8, each within the limit)",
+}
 ORDER = ["reference", "uvicorn", "redis-pubsub", "redis", "daphne", "tutorial", "postgresql"]
 PUBLISHED = ROOT / "bench" / "chart.png"
 CLEAN_MS = 100.0

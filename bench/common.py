@@ -67,8 +67,10 @@ TARGETS = {
 }
 
 
-def pin_generator() -> None:
-    if (os.cpu_count() or 1) >= 2:
+def pin_generator(spread: bool = False) -> None:
+    """The generator on core 1; with ``spread`` (server processes on cores of their own) it
+    is left to share every core with them."""
+    if (os.cpu_count() or 1) >= 2 and not spread:
         os.sched_setaffinity(0, {GENERATOR_CORE})
     raise_open_files()
 
@@ -90,10 +92,14 @@ def pinned(cmd: list[str], core: int = SERVER_CORE) -> list[str]:
 class Stack:
     """A target's processes on loopback. ``urls``: WebSocket URLs, one per worker."""
 
-    def __init__(self, name: str, defaults: tuple[str, ...] = (), **env: str) -> None:
+    def __init__(
+        self, name: str, defaults: tuple[str, ...] = (), spread: bool = False, **env: str
+    ) -> None:
         """``env`` overrides the bench's environment; ``defaults`` names settings the bench
-        would relax (``CHAT_SEND_RATE``...) that stay at the project's defaults instead."""
+        would relax (``CHAT_SEND_RATE``...) that stay at the project's defaults instead;
+        ``spread`` puts server process n on core n (mod the cores) instead of all on core 0."""
         self.name = name
+        self.spread = spread
         self.target = TARGETS[name]
         self.tmp = Path(tempfile.mkdtemp(prefix="chat-bench-"))
         self.procs: list[subprocess.Popen] = []
@@ -174,15 +180,16 @@ class Stack:
         cmd = server_command(self.target.server, port, self.target.app)
         if self.target.server != "daphne":
             cmd += ["--log-level", "warning"]
-        process = self._spawn(cmd)
+        core = len(self.workers) % (os.cpu_count() or 1) if self.spread else SERVER_CORE
+        process = self._spawn(cmd, core)
         wait_for_port(port, process=process, timeout=60)
         self.workers.append(process)
         self.ports.append(port)
 
-    def _spawn(self, cmd: list[str]) -> subprocess.Popen:
+    def _spawn(self, cmd: list[str], core: int = SERVER_CORE) -> subprocess.Popen:
         log = (self.tmp / f"proc-{len(self.procs)}.log").open("ab")
         process = subprocess.Popen(
-            pinned(cmd), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            pinned(cmd, core), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             preexec_fn=raise_open_files,
         )  # fmt: skip
         self.procs.append(process)

@@ -182,11 +182,12 @@ def _last_before_failure(steps: list[dict], ok: Callable[[dict], bool]) -> float
 
 
 async def run(target: str, receivers: int, rates: list[int], duration: float, repeats: int,
-              all_steps: bool, many: bool = False) -> dict:  # fmt: skip
+              all_steps: bool, many: bool = False, spread: bool = False) -> dict:  # fmt: skip
     runs = []
     for _ in range(repeats):
         # Many senders: the default send limit stays (each sender keeps within it).
-        with Stack(target, defaults=("CHAT_SEND_RATE",) if many else ()) as stack:
+        defaults = ("CHAT_SEND_RATE",) if many else ()
+        with Stack(target, defaults=defaults, spread=spread) as stack:
             steps = await sweep(stack, receivers, rates, duration, all_steps, many)
         best, most = best_clean(steps), best_lossless(steps)
         runs.append(
@@ -208,6 +209,7 @@ async def run(target: str, receivers: int, rates: list[int], duration: float, re
         "about": TARGETS[target].about,
         "receivers": receivers,
         "senders": "rate / 0.8" if many else 1,
+        "spread": spread,
         "duration_s": duration,
         "runs": runs,
         "best_clean_deliveries_per_s_median": statistics.median(bests),
@@ -227,14 +229,21 @@ def main() -> None:
     parser.add_argument(
         "--senders", action="store_true", help="many senders: rate / 0.8, each within the limit"
     )
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="server process n on core n, the generator unpinned (scaling with processes)",
+    )
     args = parser.parse_args()
-    pin_generator()
+    pin_generator(spread=args.spread)
     rates = [int(r) for r in args.rates.split(",")]
     result = asyncio.run(
         run(args.target, args.receivers, rates, args.duration, args.repeats, args.all_steps,
-            args.senders)
+            args.senders, args.spread)
     )  # fmt: skip
     scenario = "senders" if args.senders else "fanout"
+    if args.spread:
+        scenario = f"{scenario}_spread"  # its own rows: not comparable with the pinned runs
     out = save(scenario, result)
     chart_paths = chart.draw()
     print(

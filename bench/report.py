@@ -13,8 +13,10 @@ import os
 import statistics
 from pathlib import Path
 
-from bench.common import RESULTS, ms
+from bench.common import RESULTS, TARGETS, ms
 from bench.fanout import best_clean, best_lossless
+
+SWEEPS = {"fanout", "senders", "fanout_spread", "senders_spread"}
 
 
 def latest() -> dict[tuple[str, str], dict]:
@@ -22,7 +24,7 @@ def latest() -> dict[tuple[str, str], dict]:
     for path in sorted(RESULTS.glob("*.json"), key=lambda path: path.stat().st_mtime):
         data = json.loads(path.read_text())
         if "scenario" in data and "target" in data:
-            if data["scenario"] in {"fanout", "senders"}:  # by the current rule, whatever wrote it
+            if data["scenario"] in SWEEPS:  # by the current rule, whatever wrote the file
                 runs = [run["steps"] for run in data["runs"]]
                 data["best_clean_deliveries_per_s_each"] = [best_clean(s) for s in runs]
                 data["best_clean_deliveries_per_s_median"] = statistics.median(
@@ -85,6 +87,25 @@ def report(results: dict[tuple[str, str], dict]) -> str:
             most = result.get("best_lossless_deliveries_per_s_median")
             most_text = "—" if most is None else f"{most:,.0f}"
             lines.append(f"| {target} | {best:,.0f} ({each}) | {most_text} | {vs_ref} | {vs_one} |")
+        lines.append("")
+    spread = {(s, t): r for (s, t), r in results.items() if s.endswith("_spread")}
+    if spread:
+        lines += [
+            "Processes on cores of their own (--spread: server process n on core n, Redis on "
+            "core 0, the generator unpinned, sharing the cores with them).",
+            "",
+            "| scenario | target | processes | clean deliveries/s | lossless |",
+            "|---|---|---|---|---|",
+        ]
+        for (scenario, target), result in sorted(spread.items()):
+            best = result["best_clean_deliveries_per_s_median"]
+            each = ", ".join(f"{b:,.0f}" for b in result["best_clean_deliveries_per_s_each"])
+            processes = TARGETS[target].workers if target in TARGETS else "?"
+            most = result["best_lossless_deliveries_per_s_median"]
+            lines.append(
+                f"| {scenario.removesuffix('_spread')} | {target} | {processes} | "
+                f"{best:,.0f} ({each}) | {most:,.0f} |"
+            )
         lines.append("")
     rows = []
     for (scenario, target), result in sorted(results.items()):
