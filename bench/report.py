@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-from pathlib import Path
 
 from bench.common import RESULTS, TARGETS, ms
 from bench.fanout import best_clean, best_lossless
@@ -199,7 +198,7 @@ def report(results: dict[tuple[str, str], dict]) -> str:
 def main() -> None:
     results = latest()
     if not results:
-        raise SystemExit(f"no results in {Path(RESULTS).relative_to(Path.cwd())}; run make bench")
+        raise SystemExit(f"no results in {RESULTS}; run make bench")
     print(report(results))
 
 
