@@ -73,8 +73,9 @@ def history(count: int) -> dict:
         with connection.cursor() as cursor:
             cursor.execute(
                 prefix + "INSERT INTO messaging_chatmessage "
-                "(room_id, author_id, body, client_id, seq, rev, created_at, mentions, reactions) "
-                f"SELECT %s, %s, %s || ' ' || x, 'seed-' || x, x, x, %s, '[]', '[]' {rows}",
+                "(room_id, author_id, body, client_id, seq, rev, created_at, mentions, reactions,"
+                " media) "
+                f"SELECT %s, %s, %s || ' ' || x, 'seed-' || x, x, x, %s, '[]', '[]', '[]' {rows}",
                 [room.id, author.id, BODY, timezone.now(), count]
                 if connection.vendor == "postgresql"
                 else [count, room.id, author.id, BODY, timezone.now()],
@@ -117,9 +118,9 @@ def search(count: int) -> dict:
         )
         select = (
             "INSERT INTO messaging_chatmessage (room_id, author_id, body, client_id, seq, rev,"
-            " created_at, mentions, reactions)"
+            " created_at, mentions, reactions, media)"
             f" SELECT %s + x %% %s, %s, {body}, 'seed-' || x, x / %s + 1, x / %s + 1, %s,"
-            " '[]', '[]'"
+            " '[]', '[]', '[]'"
         )
         params = [first, SEARCH_ROOMS, author.id, BODY, SEARCH_ROOMS, SEARCH_ROOMS, timezone.now()]
         if connection.vendor == "postgresql":
