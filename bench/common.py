@@ -60,6 +60,9 @@ TARGETS = {
     "redis-pubsub": Target(
         "uvicorn", workers=2, layer="pubsub", about="2 uvicorn + RedisPubSubChannelLayer"
     ),
+    "redis-pubsub-4": Target(
+        "uvicorn", workers=4, layer="pubsub", about="4 uvicorn + Redis pub/sub (for --spread)"
+    ),
     "redis-daphne": Target("daphne", workers=2, layer="core", about="2 Daphne + RedisChannelLayer"),
     "postgresql": Target(
         "uvicorn", database="postgresql", about="1 uvicorn, PostgreSQL, in-memory layer"
