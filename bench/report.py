@@ -111,7 +111,8 @@ def report(results: dict[tuple[str, str], dict]) -> str:
         median = result.get("median", {})
         if scenario == "rooms":
             rows.append(
-                f"| many rooms | {target} | {median['messages_per_s']:.0f} msg/s in 250 rooms; "
+                f"| many rooms | {target} | {median['messages_per_s']:.0f} msg/s in "
+                f"{result['runs'][0]['rooms']} direct rooms; "
                 f"ack p50/p99 {ms(median['ack_p50_ms'])}/{ms(median['ack_p99_ms'])}; delivery "
                 f"p50/p99 {ms(median['delivery_p50_ms'])}/{ms(median['delivery_p99_ms'])}; "
                 f"lost {result['lost_total']} |"
