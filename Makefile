@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint migrate clean prod-up prod-down prod-status bench compilemessages messages
+.PHONY: run test lint migrate clean prod-up prod-down prod-status bench bench-quick compilemessages messages
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,13 +56,18 @@ prod-status:
 	$(PY) -m ops.stack status
 
 # Benchmarks are not tests: each scenario saves JSON under bench/results/ (git-ignored) and
-# bench.report prints the table (see bench/README.md). About 45 minutes on 2 cores.
+# bench.report prints the table (see bench/README.md). About 70 minutes on 2 cores.
 FANOUT_TARGETS ?= reference tutorial daphne uvicorn redis redis-pubsub
+SENDERS_TARGETS ?= reference uvicorn daphne redis-pubsub redis
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	@for target in $(FANOUT_TARGETS); do $(PY) -m bench.fanout --target $$target || exit 1; done
+	@for target in $(SENDERS_TARGETS); do $(PY) -m bench.fanout --senders --target $$target || exit 1; done
+	@for target in uvicorn redis-pubsub; do $(PY) -m bench.fanout --senders --spread --target $$target || exit 1; done
+	$(PY) -m bench.redis_commands
 	$(PY) -m bench.reactions
 	$(PY) -m bench.rooms
+	$(PY) -m bench.rooms --public 2000 --per-room 5
 	$(PY) -m bench.idle
 	$(PY) -m bench.storm
 	@for target in uvicorn postgresql; do $(PY) -m bench.history --target $$target || exit 1; done
@@ -72,7 +77,31 @@ bench: $(STAMP)
 	$(PY) -m bench.rules
 	$(PY) -m bench.pow
 	$(PY) -m bench.push
+	$(PY) -m bench.chart --publish
 	$(PY) -m bench.report
+
+# Every scenario small, one run each on its default target (PostgreSQL and Daphne only in the
+# full run), in under 5 minutes: a smoke test of the benchmarks and a rough daily figure.
+# Results and the chart go to bench/results/quick/ (never into the full report).
+QUICK := BENCH_RESULTS=bench/results/quick
+QUICK_FANOUT := --receivers 100 --rates 20,100 --duration 1 --repeats 1
+bench-quick: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	@for target in reference uvicorn; do $(QUICK) $(PY) -m bench.fanout --target $$target $(QUICK_FANOUT) || exit 1; done
+	@for target in reference uvicorn redis-pubsub; do $(QUICK) $(PY) -m bench.fanout --senders --target $$target $(QUICK_FANOUT) || exit 1; done
+	$(QUICK) $(PY) -m bench.redis_commands --target redis-pubsub --messages 50
+	$(QUICK) $(PY) -m bench.rooms --rooms 20 --duration 2 --repeats 1
+	$(QUICK) $(PY) -m bench.rooms --public 100 --per-room 5 --duration 2 --repeats 1
+	$(QUICK) $(PY) -m bench.idle --connections 300 --idle 2 --repeats 1
+	$(QUICK) $(PY) -m bench.storm --clients 100 --repeats 1
+	$(QUICK) $(PY) -m bench.history --messages 10000 --requests 5 --repeats 1
+	$(QUICK) $(PY) -m bench.ack --duration 2 --repeats 1
+	$(QUICK) $(PY) -m bench.search --messages 3000 --requests 3 --repeats 1
+	$(QUICK) $(PY) -m bench.images --megapixels 1 --samples 1 --concurrent 2 --duration 2
+	$(QUICK) $(PY) -m bench.rules --messages 200 --repeats 1
+	$(QUICK) $(PY) -m bench.pow --bits 10 --samples 2
+	$(QUICK) $(PY) -m bench.push --count 20
+	$(QUICK) $(PY) -m bench.report
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

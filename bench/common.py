@@ -31,7 +31,8 @@ import orjson
 from ops.procs import Postgres, free_port, postgres_in_tempdir, server_command, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+# ``make bench-quick`` writes elsewhere, so its small runs never stand in the full report.
+RESULTS = ROOT / os.environ.get("BENCH_RESULTS", "bench/results")  # relative to the checkout
 SERVER_CORE, GENERATOR_CORE = 0, 1
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -60,6 +61,9 @@ TARGETS = {
     "redis-pubsub": Target(
         "uvicorn", workers=2, layer="pubsub", about="2 uvicorn + RedisPubSubChannelLayer"
     ),
+    "redis-pubsub-4": Target(
+        "uvicorn", workers=4, layer="pubsub", about="4 uvicorn + Redis pub/sub (for --spread)"
+    ),
     "redis-daphne": Target("daphne", workers=2, layer="core", about="2 Daphne + RedisChannelLayer"),
     "postgresql": Target(
         "uvicorn", database="postgresql", about="1 uvicorn, PostgreSQL, in-memory layer"
@@ -67,8 +71,10 @@ TARGETS = {
 }
 
 
-def pin_generator() -> None:
-    if (os.cpu_count() or 1) >= 2:
+def pin_generator(spread: bool = False) -> None:
+    """The generator on core 1; with ``spread`` (server processes on cores of their own) it
+    is left to share every core with them."""
+    if (os.cpu_count() or 1) >= 2 and not spread:
         os.sched_setaffinity(0, {GENERATOR_CORE})
     raise_open_files()
 
@@ -90,10 +96,22 @@ def pinned(cmd: list[str], core: int = SERVER_CORE) -> list[str]:
 class Stack:
     """A target's processes on loopback. ``urls``: WebSocket URLs, one per worker."""
 
-    def __init__(self, name: str, *, database_from: Path | None = None, **env: str) -> None:
-        """``database_from``: a folder ``database_save`` wrote: the stack starts on a copy of
+    def __init__(
+        self,
+        name: str,
+        defaults: tuple[str, ...] = (),
+        spread: bool = False,
+        *,
+        database_from: Path | None = None,
+        **env: str,
+    ) -> None:
+        """``env`` overrides the bench's environment; ``defaults`` names settings the bench
+        would relax (``CHAT_SEND_RATE``...) that stay at the project's defaults instead;
+        ``spread`` puts server process n on core n (mod the cores) instead of all on core 0;
+        ``database_from``: a folder ``database_save`` wrote: the stack starts on a copy of
         that database (a seeded one, cached between runs) instead of an empty one."""
         self.name = name
+        self.spread = spread
         self.database_from = database_from
         self.target = TARGETS[name]
         self.tmp = Path(tempfile.mkdtemp(prefix="chat-bench-"))
@@ -115,6 +133,8 @@ class Stack:
             "LOG_LEVEL": "WARNING",
             **env,
         }
+        for key in defaults:
+            self.env.pop(key, None)
 
     def __enter__(self) -> Stack:
         try:
@@ -178,15 +198,16 @@ class Stack:
         cmd = server_command(self.target.server, port, self.target.app)
         if self.target.server != "daphne":
             cmd += ["--log-level", "warning"]
-        process = self._spawn(cmd)
+        core = len(self.workers) % (os.cpu_count() or 1) if self.spread else SERVER_CORE
+        process = self._spawn(cmd, core)
         wait_for_port(port, process=process, timeout=60)
         self.workers.append(process)
         self.ports.append(port)
 
-    def _spawn(self, cmd: list[str]) -> subprocess.Popen:
+    def _spawn(self, cmd: list[str], core: int = SERVER_CORE) -> subprocess.Popen:
         log = (self.tmp / f"proc-{len(self.procs)}.log").open("ab")
         process = subprocess.Popen(
-            pinned(cmd), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            pinned(cmd, core), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             preexec_fn=raise_open_files,
         )  # fmt: skip
         self.procs.append(process)

@@ -6,40 +6,63 @@ highest rate with nothing lost at any latency (how the tutorial consumer is comp
     python -m bench.fanout --target uvicorn --repeats 3
     python -m bench.fanout --target reference          # the ceiling
     python -m bench.fanout --target tutorial           # the Channels-tutorial consumer
+    python -m bench.fanout --target uvicorn --senders  # many senders (issue 16)
+
+``--senders``: the messages of a step come from rate / 0.8 senders (each a separate guest,
+joined to the room like the receivers, so each sends 0.8 messages/s: within the *default*
+send limit, 10 per 10 s, which this mode leaves in force). Each sender's messages are a
+stored write, a rate-limit check and an ack, as in a real room. Saved as scenario
+``senders``; ``bench.report`` gives its clean rate as a ratio to the reference's.
 
 Latency is send -> receive on one clock (the generator's), from a timestamp in the body.
-Loss is counted per (receiver, acknowledged message) pair.
+Loss is counted per (receiver, acknowledged message) pair; in ``--senders`` mode a send
+refused or never acknowledged counts as lost to every receiver.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import statistics
 import time
 from collections.abc import Callable
 
+from bench import chart
 from bench.common import TARGETS, Stack, percentile, pin_generator, save
 from bench.wire import ChatSocket, Frame, join, open_socket
 
 DEFAULT_RATES = "1,2,4,8,10,20,40,60,80,100,120,140,160,200,240"  # messages/s; x receivers
+SENDER_RATE = 0.8  # messages/s per sender in --senders mode (the default limit is 1/s)
 STRAGGLERS = 2.0  # seconds to wait for late deliveries after a step
 GIVE_UP_P99_MS = 1000.0
 
 
+def senders_for(rate: float) -> int:
+    """How many senders share ``rate`` messages/s in ``--senders`` mode."""
+    return max(1, math.ceil(rate / SENDER_RATE))
+
+
 async def sweep(
-    stack: Stack, receivers: int, rates: list[int], duration: float, all_steps: bool
+    stack: Stack,
+    receivers: int,
+    rates: list[int],
+    duration: float,
+    all_steps: bool,
+    many: bool = False,
 ) -> list[dict]:
+    pool = max(senders_for(rate) for rate in rates) if many else 1
     if stack.target.server == "reference":
-        token = sender_token = "none"
+        token = "none"
+        sender_tokens = ["none"] * pool
         room = 1
     else:
-        seeded = stack.seed("users", 2)
-        token, sender_token = (user["access"] for user in seeded["result"])
+        seeded = stack.seed("users", 1 + pool)
+        token, *sender_tokens = (user["access"] for user in seeded["result"])
         room = seeded["general"]
 
     latencies: list[float] = []
-    counts = {"received": 0, "acks": 0, "step": 0}
+    counts = {"received": 0, "acks": 0, "step": 0, "refused": 0}
 
     def on_receive(frame: Frame) -> None:
         if frame["type"] == "message":
@@ -49,27 +72,37 @@ async def sweep(
                 counts["received"] += 1
 
     def on_sender(frame: Frame) -> None:
-        if frame["type"] == "ack":
+        kind = frame["type"]
+        if kind == "ack":
             counts["acks"] += 1
+        elif kind == "error":
+            counts["refused"] += 1
 
     sockets: list[ChatSocket] = []
     for n in range(receivers):
         sock = await open_socket(stack.urls[n % len(stack.urls)], token, on_receive)
         sockets.append(sock)
     await asyncio.gather(*(join(sock, room) for sock in sockets))
-    sender = await open_socket(stack.urls[0], sender_token, on_sender)
-    await join(sender, room)
+    # Senders are spread over the processes as the receivers are (sender n on url n).
+    senders = [
+        await open_socket(stack.urls[n % len(stack.urls)], sender_tokens[n], on_sender)
+        for n in range(pool)
+    ]
+    await asyncio.gather(*(join(sender, room) for sender in senders))
 
     async def step(number: int, rate: int, seconds: float) -> dict:
-        counts.update(step=number, received=0, acks=0)
+        counts.update(step=number, received=0, acks=0, refused=0)
         latencies.clear()
         interval = 1 / rate
+        active = senders[: senders_for(rate)] if many else senders
         start = time.monotonic()
         sent = 0
         while (elapsed := time.monotonic() - start) < seconds:
             due = int(elapsed / interval) + 1
             while sent < due:
-                sender.send(
+                # Round robin: each of the step's senders sends every len(active) / rate s
+                # (>= 1 / SENDER_RATE), so none exceeds the default send limit.
+                active[sent % len(active)].send(
                     {
                         "type": "send",
                         "room": room,
@@ -88,6 +121,8 @@ async def sweep(
         return {
             "rate_msgs": rate,
             "offered_deliveries": rate * receivers,
+            "senders": len(active),
+            "refused": counts["refused"],
             "sent": sent,
             "acked": counts["acks"],
             "expected": expected,
@@ -104,14 +139,16 @@ async def sweep(
         result = await step(number, rate, duration)
         steps.append(result)
         p50, p99 = result["p50_ms"] or 0, result["p99_ms"] or 0
+        who = f" ({len(senders[: senders_for(rate)])} senders)" if many else ""
         print(
-            f"  {stack.name:12} {rate:4} msg/s -> {result['deliveries_per_s']:8.0f} deliveries/s"
-            f"  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  lost {result['lost']}",
+            f"  {stack.name:12} {rate:4} msg/s{who} -> {result['deliveries_per_s']:8.0f}"
+            f" deliveries/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  lost {result['lost']}"
+            + (f" (refused {result['refused']})" if result["refused"] else ""),
             flush=True,
         )
         if not all_steps and (result["lost"] or (result["p99_ms"] or 0) > GIVE_UP_P99_MS):
             break  # past p99 100 ms it goes on, for the highest rate with nothing lost
-    for sock in [*sockets, sender]:
+    for sock in [*sockets, *senders]:
         sock.close()
     return steps
 
@@ -145,11 +182,13 @@ def _last_before_failure(steps: list[dict], ok: Callable[[dict], bool]) -> float
 
 
 async def run(target: str, receivers: int, rates: list[int], duration: float, repeats: int,
-              all_steps: bool) -> dict:  # fmt: skip
+              all_steps: bool, many: bool = False, spread: bool = False) -> dict:  # fmt: skip
     runs = []
     for _ in range(repeats):
-        with Stack(target) as stack:
-            steps = await sweep(stack, receivers, rates, duration, all_steps)
+        # Many senders: the default send limit stays (each sender keeps within it).
+        defaults = ("CHAT_SEND_RATE",) if many else ()
+        with Stack(target, defaults=defaults, spread=spread) as stack:
+            steps = await sweep(stack, receivers, rates, duration, all_steps, many)
         best, most = best_clean(steps), best_lossless(steps)
         runs.append(
             {
@@ -169,6 +208,8 @@ async def run(target: str, receivers: int, rates: list[int], duration: float, re
         "target": target,
         "about": TARGETS[target].about,
         "receivers": receivers,
+        "senders": "rate / 0.8" if many else 1,
+        "spread": spread,
         "duration_s": duration,
         "runs": runs,
         "best_clean_deliveries_per_s_median": statistics.median(bests),
@@ -185,17 +226,30 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--all-steps", action="store_true", help="run every rate regardless")
+    parser.add_argument(
+        "--senders", action="store_true", help="many senders: rate / 0.8, each within the limit"
+    )
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="server process n on core n, the generator unpinned (scaling with processes)",
+    )
     args = parser.parse_args()
-    pin_generator()
+    pin_generator(spread=args.spread)
     rates = [int(r) for r in args.rates.split(",")]
     result = asyncio.run(
-        run(args.target, args.receivers, rates, args.duration, args.repeats, args.all_steps)
-    )
-    out = save("fanout", result)
+        run(args.target, args.receivers, rates, args.duration, args.repeats, args.all_steps,
+            args.senders, args.spread)
+    )  # fmt: skip
+    scenario = "senders" if args.senders else "fanout"
+    if args.spread:
+        scenario = f"{scenario}_spread"  # its own rows: not comparable with the pinned runs
+    out = save(scenario, result)
+    chart_paths = chart.draw()
     print(
-        f"fanout {args.target}: best clean rate, median of {args.repeats}: "
+        f"{scenario} {args.target}: best clean rate, median of {args.repeats}: "
         f"{result['best_clean_deliveries_per_s_median']:,.0f} deliveries/s "
-        f"({args.receivers} receivers) -> {out.name}"
+        f"({args.receivers} receivers) -> {out.name}; chart {', '.join(chart_paths)}"
     )
 
 

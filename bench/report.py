@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 import statistics
-from pathlib import Path
 
-from bench.common import RESULTS, ms
+from bench.common import RESULTS, TARGETS, ms
 from bench.fanout import best_clean, best_lossless
+
+SWEEPS = {"fanout", "senders", "fanout_spread", "senders_spread"}
 
 
 def latest() -> dict[tuple[str, str], dict]:
@@ -22,7 +23,7 @@ def latest() -> dict[tuple[str, str], dict]:
     for path in sorted(RESULTS.glob("*.json"), key=lambda path: path.stat().st_mtime):
         data = json.loads(path.read_text())
         if "scenario" in data and "target" in data:
-            if data["scenario"] == "fanout":  # by the current rule, whatever wrote the file
+            if data["scenario"] in SWEEPS:  # by the current rule, whatever wrote the file
                 runs = [run["steps"] for run in data["runs"]]
                 data["best_clean_deliveries_per_s_each"] = [best_clean(s) for s in runs]
                 data["best_clean_deliveries_per_s_median"] = statistics.median(
@@ -62,15 +63,78 @@ def report(results: dict[tuple[str, str], dict]) -> str:
             most_text = "—" if most is None else f"{most:,.0f}"
             lines.append(f"| {target} | {best:,.0f} ({each}) | {most_text} | {vs_ref} | {vs_tut} |")
         lines.append("")
+    senders = {t: r for (s, t), r in results.items() if s == "senders"}
+    if senders:
+        reference = senders.get("reference", {}).get("best_clean_deliveries_per_s_median")
+        single = senders.get("uvicorn", {}).get("best_clean_deliveries_per_s_median")
+        receivers = next(iter(senders.values())).get("receivers")
+        lines += [
+            f"Many senders: one room, {receivers} receivers, rate / 0.8 senders (each joined, "
+            "within the default send limit). Clean as above; the ratio is to the reference's "
+            "clean rate in this scenario (targets: uvicorn >= 0.8x, daphne >= 0.5x, "
+            "2 processes through Redis >= uvicorn's).",
+            "",
+            "| target | clean deliveries/s | lossless | vs reference | vs 1 process |",
+            "|---|---|---|---|---|",
+        ]
+        for target, result in sorted(senders.items(), key=lambda kv: -kv[1][
+            "best_clean_deliveries_per_s_median"]):  # fmt: skip
+            best = result["best_clean_deliveries_per_s_median"]
+            each = ", ".join(f"{b:,.0f}" for b in result["best_clean_deliveries_per_s_each"])
+            vs_ref = f"{best / reference:.2f}x" if reference else "—"
+            vs_one = f"{best / single:.2f}x" if single and target.startswith("redis") else ""
+            most = result.get("best_lossless_deliveries_per_s_median")
+            most_text = "—" if most is None else f"{most:,.0f}"
+            lines.append(f"| {target} | {best:,.0f} ({each}) | {most_text} | {vs_ref} | {vs_one} |")
+        lines.append("")
+    spread = {(s, t): r for (s, t), r in results.items() if s.endswith("_spread")}
+    if spread:
+        lines += [
+            "Processes on cores of their own (--spread: server process n on core n, Redis on "
+            "core 0, the generator unpinned, sharing the cores with them).",
+            "",
+            "| scenario | target | processes | clean deliveries/s | lossless |",
+            "|---|---|---|---|---|",
+        ]
+        for (scenario, target), result in sorted(spread.items()):
+            best = result["best_clean_deliveries_per_s_median"]
+            each = ", ".join(f"{b:,.0f}" for b in result["best_clean_deliveries_per_s_each"])
+            processes = TARGETS[target].workers if target in TARGETS else "?"
+            most = result["best_lossless_deliveries_per_s_median"]
+            lines.append(
+                f"| {scenario.removesuffix('_spread')} | {target} | {processes} | "
+                f"{best:,.0f} ({each}) | {most:,.0f} |"
+            )
+        lines.append("")
     rows = []
     for (scenario, target), result in sorted(results.items()):
         median = result.get("median", {})
         if scenario == "rooms":
             rows.append(
-                f"| many rooms | {target} | {median['messages_per_s']:.0f} msg/s in 250 rooms; "
+                f"| many rooms | {target} | {median['messages_per_s']:.0f} msg/s in "
+                f"{result['runs'][0]['rooms']} direct rooms; "
                 f"ack p50/p99 {ms(median['ack_p50_ms'])}/{ms(median['ack_p99_ms'])}; delivery "
                 f"p50/p99 {ms(median['delivery_p50_ms'])}/{ms(median['delivery_p99_ms'])}; "
                 f"lost {result['lost_total']} |"
+            )
+        elif scenario == "rooms_public":
+            runs = result["runs"]
+            rows.append(
+                f"| many rooms (public) | {target} | {runs[0]['sockets']:,} connections in "
+                f"{runs[0]['rooms']:,} rooms of {runs[0]['per_room']}: "
+                f"{median['messages_per_s']:.0f} msg/s; ack p50/p99 "
+                f"{ms(median['ack_p50_ms'])}/{ms(median['ack_p99_ms'])}; delivery p50/p99 "
+                f"{ms(median['delivery_p50_ms'])}/{ms(median['delivery_p99_ms'])}; "
+                f"{median['kb_per_connection']:.1f} KB per connection; "
+                f"lost {result['lost_total']} |"
+            )
+        elif scenario == "redis_commands":
+            rows.append(
+                f"| Redis commands per message | {target} | {result['processes']} processes: "
+                f"{result['sent_per_message']:.2f} sent by clients + "
+                f"{result['scripted_per_message']:.2f} run in scripts ("
+                + ", ".join(f"{k} {v / result['messages']:.2f}" for k, v in result["sent"].items())
+                + ") |"
             )
         elif scenario == "idle":
             runs = result["runs"]
@@ -145,7 +209,7 @@ def report(results: dict[tuple[str, str], dict]) -> str:
 def main() -> None:
     results = latest()
     if not results:
-        raise SystemExit(f"no results in {Path(RESULTS).relative_to(Path.cwd())}; run make bench")
+        raise SystemExit(f"no results in {RESULTS}; run make bench")
     print(report(results))
 
 

@@ -7,6 +7,7 @@ Run by ``bench.common.Stack.seed`` in the environment of the server it measures:
     python -m bench.seed history 1000000  # a public room holding that many messages
     python -m bench.seed search 1000000   # that many messages over 100 rooms, to search (v1.1)
     python -m bench.seed token 42         # an access token for user 42 (a cached database)
+    python -m bench.seed public 2000      # that many empty public rooms (bench.rooms --public)
 """
 
 from __future__ import annotations
@@ -180,9 +181,20 @@ def search(count: int) -> dict:
     return {"rooms": ids, "reader": person(reader)}
 
 
+def public(count: int) -> list[int]:
+    """``count`` empty public rooms (one statement); their ids."""
+    author = guest_create()
+    rooms = ChatRoom.objects.bulk_create(
+        ChatRoom(kind=ChatRoom.PUBLIC, name=f"rooms-{author.id}-{n}", created_by=author)
+        for n in range(count)
+    )
+    return [room.id for room in rooms]
+
+
 def main() -> None:
     command, count = sys.argv[1], int(sys.argv[2])
-    commands = {"users": users, "direct": direct, "history": history, "search": search}
+    commands = {"users": users, "direct": direct, "history": history, "search": search,
+                "public": public}  # fmt: skip
     result = {**commands, "token": token}[command](count)
     sys.stdout.buffer.write(orjson.dumps({"result": result, "general": general_room()}))
 

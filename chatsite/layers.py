@@ -1,4 +1,7 @@
-"""The embedded default's channel layer: Channels' in-memory layer, made to scale with rooms.
+"""Channel layers: the embedded default's, and production's Redis pub/sub with reconnects
+made known (``PubSubChannelLayer``, at the end).
+
+The embedded default is Channels' in-memory layer, made to scale with rooms.
 
 ``InMemoryChannelLayer`` sweeps for expired messages and memberships by walking every group
 and every channel on each ``group_send`` and ``receive``, and starts one task per member
@@ -11,12 +14,20 @@ most once a second, which keeps its meaning (expiry is measured in tens of secon
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
+from channels_redis.utils import _wrap_close, decode_hosts
+from redis.asyncio.client import PubSub
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +55,82 @@ class LocalChannelLayer(InMemoryChannelLayer):
                 await self.send(channel, message)
             except ChannelFull:  # as Channels does, but said: receivers will see a gap
                 log.warning("channel layer: %s full, a message to %s dropped", channel, group)
+
+
+# --- Redis: publish/subscribe, with reconnects made known ----------------------------------
+
+
+class SubscriptionLost(ConnectionError):
+    """The layer's subscriber connection to Redis was re-established: whatever was published
+    meanwhile never arrived. Raised once by ``receive`` on each of the process's channels."""
+
+
+_LOST = object()  # put on every channel's queue when the subscriber connection comes back
+
+
+class _PubSub(PubSub):
+    """redis-py's PubSub, which re-subscribes on reconnect, and now also tells its shard."""
+
+    shard: _Shard
+
+    async def on_connect(self, connection: Any) -> None:
+        await super().on_connect(connection)
+        self.shard.reconnected()
+
+
+class _Shard(RedisSingleShardConnection):
+    def _ensure_redis(self) -> None:
+        if self._redis is None:
+            super()._ensure_redis()
+            redis: Any = self._redis  # set by the call above (channels-redis is untyped)
+            pubsub = _PubSub(redis.connection_pool, event_dispatcher=redis._event_dispatcher)
+            pubsub.shard = self
+            self._pubsub = pubsub
+
+    def reconnected(self) -> None:
+        log.warning("channel layer: pub/sub connection to %s re-established", self.host)
+        for queue in self.channel_layer.channels.values():
+            queue.put_nowait(_LOST)
+
+
+class _LoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, hosts: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(hosts, *args, **kwargs)
+        self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
+
+    async def receive(self, channel: str) -> Any:
+        """As channels-redis' (which unsubscribes a channel whose receiver is cancelled),
+        except for the ``SubscriptionLost`` marker."""
+        if channel not in self.channels:
+            await self._subscribe_to_channel(channel)
+        queue = self.channels[channel]
+        try:
+            message = await queue.get()
+        except (TimeoutError, asyncio.CancelledError, GeneratorExit):
+            if channel in self.channels:
+                del self.channels[channel]
+                try:
+                    await self._get_shard(channel).unsubscribe(channel)
+                except BaseException:
+                    log.exception("channel layer: unsubscribing %s failed", channel)
+            raise
+        if message is _LOST:
+            raise SubscriptionLost("pub/sub reconnected: broadcasts may have been missed")
+        return self.channel_layer.deserialize(message)
+
+
+class PubSubChannelLayer(RedisPubSubChannelLayer):
+    """channels-redis' pub/sub layer (one ``PUBLISH`` per ``group_send``; each process
+    subscribes to its rooms' channels), except that a dropped and re-established subscriber
+    connection is no longer silent: ``receive`` raises ``SubscriptionLost`` once, and the
+    hub re-adds its groups and has each connection replay what it may have missed (as it
+    does when the core layer fails). Chosen over ``RedisChannelLayer`` by measurement:
+    bench/README.md, "Across processes"."""
+
+    def _get_layer(self) -> Any:
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)
+        return layer

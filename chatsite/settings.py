@@ -226,23 +226,25 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Channel layer, cache ------------------------------------------------------------------
 
-CHANNEL_LAYER_BACKEND = os.environ.get("CHANNEL_LAYER", "core")  # "core" or "pubsub"
+# "pubsub" (chatsite.layers.PubSubChannelLayer: one PUBLISH per broadcast) or "core"
+# (channels-redis' RedisChannelLayer: ~15 round trips per message over two processes).
+# Chosen by measurement: bench/README.md, "Across processes".
+CHANNEL_LAYER_BACKEND = os.environ.get("CHANNEL_LAYER", "pubsub")
+if CHANNEL_LAYER_BACKEND not in {"pubsub", "core"}:
+    raise ImproperlyConfigured("CHANNEL_LAYER must be pubsub or core")
 if REDIS_URL:
     from chatsite.foundation.redis import channel_layer_host
 
+    layer_host = channel_layer_host(REDIS_URL)
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": (
-                "channels_redis.pubsub.RedisPubSubChannelLayer"
-                if CHANNEL_LAYER_BACKEND == "pubsub"
-                else "channels_redis.core.RedisChannelLayer"
-            ),
-            "CONFIG": {
-                "hosts": [channel_layer_host(REDIS_URL)],
-                "capacity": 10_000,
-                "expiry": 60,
-            },
-        }
+        "default": (
+            {"BACKEND": "chatsite.layers.PubSubChannelLayer", "CONFIG": {"hosts": [layer_host]}}
+            if CHANNEL_LAYER_BACKEND == "pubsub"
+            else {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [layer_host], "capacity": 10_000, "expiry": 60},
+            }
+        )
     }
     # Shared by every process: throttles, and the handshake's and join's snapshots of users
     # and rooms (chatsite.foundation.snapshots), whose invalidation every process sees at

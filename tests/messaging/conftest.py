@@ -9,15 +9,16 @@ from tests.factories import PublicRoomFactory, UserFactory
 
 @pytest.fixture(params=["memory", "redis"])
 def layer(request, settings):
-    """Run the test on the in-memory layer, then on channels-redis with a real Redis."""
+    """Run the test on the in-memory layer, then on production's Redis pub/sub layer
+    (``chatsite.layers.PubSubChannelLayer``) with a real Redis."""
     settings.CHAT = {**settings.CHAT, "PRESENCE_COALESCE": 0.05}
     if request.param == "redis":
         server = request.getfixturevalue("redis_server")
         redis.Redis.from_url(server.url).flushall()
         settings.CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [server.url], "capacity": 10_000, "expiry": 60},
+                "BACKEND": "chatsite.layers.PubSubChannelLayer",
+                "CONFIG": {"hosts": [server.url]},
             }
         }
         settings.CHAT = {**settings.CHAT, "REDIS_URL": server.url}

@@ -1,5 +1,9 @@
 """The embedded default's channel layer: Channels' in-memory layer with a bounded sweep."""
 
+import asyncio
+
+import pytest
+
 from chatsite import layers
 from chatsite.layers import LocalChannelLayer
 
@@ -37,3 +41,46 @@ async def test_expired_messages_are_still_swept_at_most_once_a_second(monkeypatc
     clock.now += layer.sweep_interval
     await layer.group_send("room.2", {"type": "chat.event"})  # the next call sweeps
     assert stale not in layer.groups.get("room.1", {})
+
+
+# --- production's Redis pub/sub layer --------------------------------------------------------
+
+
+async def test_pubsub_layer_delivers_a_group_send_once_per_process(redis_server):
+    from chatsite.layers import PubSubChannelLayer
+
+    layer = PubSubChannelLayer(hosts=[redis_server.url])
+    try:
+        hub = await layer.new_channel(prefix="hub")
+        await layer.group_add("room.7", hub)
+        await layer.group_send("room.7", {"type": "chat.event", "n": 1})
+        assert await asyncio.wait_for(layer.receive(hub), 5) == {"type": "chat.event", "n": 1}
+    finally:
+        await layer.flush()
+
+
+async def test_pubsub_layer_tells_the_receiver_when_its_subscription_was_reconnected(
+    redis_server,
+):
+    """Redis dropped the subscriber (a restart, a network cut): what was published meanwhile
+    is gone, so ``receive`` says so once — the hub then has its connections replay — and the
+    re-subscribed groups receive again."""
+    import redis.asyncio as aredis
+
+    from chatsite.layers import PubSubChannelLayer, SubscriptionLost
+
+    layer = PubSubChannelLayer(hosts=[redis_server.url])
+    admin = aredis.Redis.from_url(redis_server.url)
+    try:
+        hub = await layer.new_channel(prefix="hub")
+        await layer.group_add("room.8", hub)
+        await layer.group_send("room.8", {"type": "chat.event", "n": 1})
+        assert (await asyncio.wait_for(layer.receive(hub), 5))["n"] == 1
+        assert await admin.client_kill_filter(_type="pubsub") >= 1
+        with pytest.raises(SubscriptionLost):
+            await asyncio.wait_for(layer.receive(hub), 10)
+        await layer.group_send("room.8", {"type": "chat.event", "n": 2})
+        assert (await asyncio.wait_for(layer.receive(hub), 5))["n"] == 2
+    finally:
+        await admin.aclose()
+        await layer.flush()
