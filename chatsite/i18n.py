@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import translation
@@ -33,7 +32,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from notifications.selectors import user_language
+from notifications.selectors import auser_language, user_language
 
 USER_LANGUAGE_ATTR = "chat_user_language"
 
@@ -154,14 +153,11 @@ def handshake_language(scope: dict[str, Any]) -> str:
     return settings.LANGUAGE_CODE
 
 
-_auser_language = database_sync_to_async(user_language)
-
-
 async def socket_language(scope: dict[str, Any]) -> str:
     """A socket's language: its user's settings language, else ``handshake_language``."""
     user = scope.get("user")
     if user is not None and getattr(user, "pk", None):
-        chosen = supported(await _auser_language(user_id=user.pk))
+        chosen = supported(await auser_language(user_id=user.pk))
         if chosen:
             return chosen
     return handshake_language(scope)

@@ -20,7 +20,6 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
@@ -36,7 +35,7 @@ from notifications.models import (
     PushDelivery,
     PushSubscription,
 )
-from notifications.selectors import language_cache_key, user_language
+from notifications.selectors import user_language, user_language_changed
 from rooms.models import ChatRoom
 
 log = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ def settings_update(
                 send_verification.enqueue(user.pk, new_email)
         prefs.save()
     if "language" in changes:
-        cache.delete(language_cache_key(user.pk))  # read again from the row on next use
+        user_language_changed(user_id=user.pk)
     return prefs
 
 

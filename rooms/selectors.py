@@ -60,10 +60,10 @@ async def aroom_get_for_socket(*, room_id: int, user: User) -> ChatRoom:
 
 def _room_checked(values: tuple[object, ...] | None, user: User) -> ChatRoom:
     if values is None:
-        raise NotFound("No such room.")
+        raise NotFound(gettext("No such room."))
     room = ChatRoom.from_db("default", list(_SNAPSHOT_FIELDS), list(values))
     if not room_can_access(room=room, user=user):
-        raise NotFound("No such room.")
+        raise NotFound(gettext("No such room."))
     return room
 
 

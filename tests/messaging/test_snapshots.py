@@ -89,15 +89,20 @@ async def test_a_known_users_handshake_and_rejoin_of_a_public_room_cost_no_query
 
 
 async def test_without_a_cached_snapshot_the_user_and_the_room_are_read(person, room):
-    """The cold path, counted: the user, the room (what every handshake and join read before
-    the snapshots), then the replay, from the database since no frame of the room is in
-    this process's memory."""
+    """The cold path, counted: the user and their chosen language (the handshake), the room
+    (the join), then the replay, from the database since no frame of the room is in this
+    process's memory."""
     user = await person()
     with queries_anywhere() as seen:
         client = await connect(user)
         await client.join(room.id, cursor=0)
     tables = [sql.split(" FROM ", 1)[1].split()[0] for sql in seen]
-    assert tables == ['"accounts_user"', '"rooms_chatroom"', '"messaging_chatmessage"'], seen
+    assert tables == [
+        '"accounts_user"',
+        '"notifications_notificationsettings"',
+        '"rooms_chatroom"',
+        '"messaging_chatmessage"',
+    ], seen
     await client.close()
 
 
