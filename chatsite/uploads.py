@@ -1,9 +1,10 @@
 """Image uploads get their own ASGI path: a bounded body and a thread of their own.
 
 ``SharedThreadASGIHandler`` runs every ordinary request on the process's one sync thread,
-beside the WebSocket's database calls; an upload's image processing (a second of CPU for a
-phone photo) there would stall every socket of the process. Upload requests instead go to
-Django's stock ``ASGIHandler``, which gives each request its own thread.
+beside the WebSocket's database calls; an upload waiting for its image to be processed
+(``images.pool``: a niced worker process, after a bounded wait) there would stall every
+socket of the process. Upload requests instead go to Django's stock ``ASGIHandler``, which
+gives each request its own thread: it parses the body and waits there.
 
 The body is bounded before Django sees it: a declared ``Content-Length`` over the limit is
 answered 413 without reading any of it, and a body without one is counted as it arrives and
