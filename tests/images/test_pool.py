@@ -73,8 +73,11 @@ def test_a_worker_dying_on_an_image_is_a_clear_503_and_nothing_is_stored(
     assert upload(client, room.id, samples.jpeg()).status_code == 201  # a fresh pool
 
 
-def test_uploads_past_the_workers_wait_and_past_the_queue_are_refused(tmp_path):
+def test_uploads_past_the_workers_wait_and_past_the_queue_are_refused(
+    tmp_path, monkeypatch, guest_client, settings, media_root
+):
     pool = ImagePool(workers=1, queue=1)
+    monkeypatch.setattr(pool_module, "_pool", pool)  # this process's pool, for the API too
     gate = tmp_path / "gate"
     os.mkfifo(gate)
     held = os.open(gate, os.O_RDWR)  # both ends held here: no open blocks, no write breaks
@@ -100,6 +103,13 @@ def test_uploads_past_the_workers_wait_and_past_the_queue_are_refused(tmp_path):
         with pytest.raises(Unavailable) as refused:
             pool.run(workers.niceness)
         assert refused.value.status == 503 and refused.value.retry_after
+        # Over HTTP: 503 before the body is read, and the upload not counted against the user.
+        settings.CHAT = {**settings.CHAT, "UPLOAD_RATE": 1}
+        client, room = guest_client(), PublicRoomFactory()
+        response = upload(client, room.id, samples.jpeg())
+        assert response.status_code == 503 and response.json()["code"] == "unavailable"
+        assert int(response["Retry-After"]) == pool_module.RETRY_AFTER
+        assert not Attachment.objects.exists() and stored_files(media_root) == []
         os.write(held, b"x")
         running.join(30)
         os.write(held, b"x")  # the one that waited now runs
@@ -108,6 +118,7 @@ def test_uploads_past_the_workers_wait_and_past_the_queue_are_refused(tmp_path):
         assert not pool.busy()
         _pid, nice = pool.run(workers.niceness)
         assert nice >= min(19, os.nice(0) + pool_module.NICE)
+        assert upload(client, room.id, samples.jpeg()).status_code == 201  # rate not spent
     finally:
         os.write(held, b"xx")  # whatever still waits at the gate (a failed assertion)
         pool.close()
