@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import io
 import os
+import signal
+import threading
+import time
 import warnings
 from dataclasses import dataclass
 from typing import IO
@@ -107,8 +110,20 @@ def _encoded(img: Image.Image, kind: str) -> bytes:
 
 
 def worker_start(nice: int) -> None:
-    """A worker's initializer: lower its priority below the server's by ``nice``."""
+    """A worker's initializer: lower its priority below the server's by ``nice``; leave
+    Ctrl-C to the server (which shuts the pool down); and exit when the server is gone,
+    however it went (a worker blocks on a queue whose both ends it holds, so it would
+    otherwise outlive a killed server forever)."""
     os.nice(nice)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def image_work(source: str | bytes, max_pixels: int) -> Processed:

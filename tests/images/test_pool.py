@@ -3,7 +3,10 @@ a bounded wait in front of them, and a killed worker replaced (nothing half-stor
 
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +126,34 @@ def test_uploads_past_the_workers_wait_and_past_the_queue_are_refused(
         os.write(held, b"xx")  # whatever still waits at the gate (a failed assertion)
         pool.close()
         os.close(held)
+
+
+def test_workers_exit_when_their_server_is_killed(tmp_path):
+    """A server killed outright (no shutdown of its pool): its workers go too."""
+    script = (
+        "import os, django; django.setup()\n"
+        "from images.pool import ImagePool\n"
+        "from tests.images import workers\n"
+        "pid, _ = ImagePool(workers=1, queue=0).run(workers.niceness)\n"
+        "print(pid, flush=True)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatsite.settings"}
+    server = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert server.returncode == -signal.SIGKILL, server.stderr
+    worker = int(server.stdout.split()[0])
+
+    def running() -> bool:
+        try:
+            return proc_stat(worker)[0] != "Z"  # a zombie has exited
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 20
+    while running() and time.monotonic() < deadline:  # the worker checks once a second
+        threading.Event().wait(0.1)
+    if running():
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the worker outlived its server")
