@@ -149,14 +149,14 @@ def test_an_upload_cut_off_by_the_network_is_retried(site, person):
             route.continue_()
 
     page.route("**/api/rooms/*/attachments/", cut_first)
-    page.locator("#attach-input").set_input_files(image_file("tent.jpg", samples.jpeg()))
+    page.locator("#attach-input").set_input_files(image_file("retried.jpg", samples.jpeg()))
     failed = page.locator("#tray .upload.failed")
     expect(failed).to_contain_text("not uploaded")
     failed.get_by_role("button", name="Retry").click()
-    expect(page.locator("#tray .upload.done img")).to_have_attribute("alt", "tent.jpg")
+    expect(page.locator("#tray .upload.done img")).to_have_attribute("alt", "retried.jpg")
     assert attempts == ["POST", "POST"]
     page.locator("#body").press("Enter")
-    expect(page.locator(".msg:not(.pending) .attachments img[alt='tent.jpg']")).to_be_visible()
+    expect(page.locator(".msg:not(.pending) .attachments img[alt='retried.jpg']")).to_be_visible()
 
 
 def test_a_refused_upload_says_why_and_can_be_removed(site, person):
