@@ -10,10 +10,13 @@ Three measurements on one fresh server (and its environment):
   allocates in C, where ``tracemalloc`` sees nothing, so the kernel's high-water mark).
 - **over HTTP**: the same JPEG uploaded to ``POST /api/rooms/<id>/attachments/`` one at a
   time: time to the 201 (stored and thumbnailed), and the server process's peak RSS.
-- **beside a busy room**: bench.ack's load (20 senders, ``--rate`` sends/s in all) with and
-  without ``--concurrent`` uploads of that JPEG running at once: ack p50/p99 of both. Upload
-  requests run on threads of their own (``chatsite.uploads``), not on the event loop nor the
-  thread the socket's database calls share.
+- **beside a busy room**: 20 senders (``--rate`` sends/s in all) and ``--listeners`` more
+  sockets in one room; the room's ack p50/p99 (send -> own ack) and fan-out p50/p99 (send ->
+  each member's ``message``, on the generator's one clock) and deliveries lost, quiet and
+  while ``--concurrent`` uploads of that JPEG run at once (each upload starts as the room's
+  load starts). The server (and its image workers, which inherit its affinity) is pinned to
+  core 0 like every bench; the generator to core 1. Processing runs in ``images.pool``: a
+  niced worker process per server process (``CHAT_IMAGE_WORKERS``), uploads beyond it wait.
 """
 
 from __future__ import annotations
@@ -31,13 +34,27 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import orjson
 
-from bench.ack import measure as ack_measure
-from bench.common import ROOT, TARGETS, Stack, ms, pin_generator, save
+from bench.common import (
+    ROOT,
+    TARGETS,
+    Stack,
+    cpu_seconds,
+    ms,
+    percentile,
+    pin_generator,
+    save,
+)
+from bench.wire import Frame, join, open_socket
+
+SENDERS = 20
+STRAGGLERS = 3.0
 
 
 def photo(megapixels: float) -> bytes:
@@ -61,6 +78,23 @@ def rss_kb() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def burst(path: str) -> None:
+    """In a fresh process (``--burst``): upload ``path`` once per token on stdin, all at
+    once; print each upload's seconds to its 201."""
+    request = orjson.loads(sys.stdin.buffer.readline())
+    data = Path(path).read_bytes()
+    with ThreadPoolExecutor(max_workers=len(request["tokens"])) as threads:
+        print("ready", flush=True)
+        sys.stdin.buffer.readline()  # "go"
+        times = list(
+            threads.map(
+                lambda token: upload(request["base"], token, request["room"], data),
+                request["tokens"],
+            )
+        )
+    print(orjson.dumps(times).decode())
 
 
 def one(path: str) -> None:
@@ -129,10 +163,39 @@ def upload(base: str, token: str, room: int, data: bytes) -> float:
 
 def server_peak_mb(stack: Stack) -> float:
     pid = stack.workers[0].pid if stack.workers else stack.procs[-1].pid
+    return peak_mb(pid)
+
+
+def peak_mb(pid: int) -> float:
+    """A process's peak resident memory (the kernel's high-water mark), MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def children(stack: Stack) -> list[int]:
+    """The server's child processes (its image workers)."""
+    server = stack.workers[0].pid if stack.workers else stack.procs[-1].pid
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == server:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def workers_peak_mb(stack: Stack) -> float:
+    """The largest peak among the server's child processes (its image workers)."""
+    return max([0.0, *(peak_mb(pid) for pid in children(stack))])
+
+
+def cpu_now(stack: Stack) -> tuple[float, float]:
+    """CPU seconds so far: the server process, and its image workers (those alive)."""
+    server = stack.workers[0].pid if stack.workers else stack.procs[-1].pid
+    return cpu_seconds(server), sum(cpu_seconds(pid) for pid in children(stack))
 
 
 async def measure(stack: Stack, data: bytes, args: argparse.Namespace) -> dict:
@@ -140,7 +203,7 @@ async def measure(stack: Stack, data: bytes, args: argparse.Namespace) -> dict:
         tmp.write(data)
         tmp.flush()
         local = in_process(stack, Path(tmp.name), args.samples)
-    seeded = stack.seed("users", args.concurrent)
+    seeded = stack.seed("users", max(args.concurrent, SENDERS))
     room = seeded["general"]
     people = seeded["result"]
     before_mb = server_peak_mb(stack)
@@ -153,28 +216,127 @@ async def measure(stack: Stack, data: bytes, args: argparse.Namespace) -> dict:
         "server_peak_mb_before": before_mb,
         "server_peak_mb_after": server_peak_mb(stack),
     }
-    quiet = await ack_measure(stack, args.rate, args.duration)
+    quiet = await room_measure(stack, people, room, args)
+    tokens = [person["access"] for person in people[: args.concurrent]]
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        # The uploading client: a process of its own (not the generator's GIL), started and
+        # ready before the room's load begins, so its start-up is not measured either.
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.images", "--burst", tmp.name,
+            cwd=ROOT, env=stack.env, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(orjson.dumps({"base": stack.http, "room": room, "tokens": tokens}))
+        proc.stdin.write(b"\n")
+        await proc.stdin.drain()
+        assert (await proc.stdout.readline()).strip() == b"ready"
 
-    async def uploads() -> list[float]:
-        return await asyncio.gather(
-            *(
-                asyncio.to_thread(upload, stack.http, person["access"], room, data)
-                for person in people[: args.concurrent]
-            )
-        )
+        async def uploads() -> None:
+            assert proc.stdin is not None
+            proc.stdin.write(b"go\n")
+            await proc.stdin.drain()
 
-    busy, upload_times = await asyncio.gather(
-        ack_measure(stack, args.rate, args.duration), uploads()
-    )
+        busy = await room_measure(stack, people, room, args, started=uploads)
+        out, _ = await proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"upload burst failed ({proc.returncode})")
+    upload_times = orjson.loads(out.splitlines()[-1])
+    keys = (
+        "ack_p50_ms", "ack_p99_ms", "unacked", "fanout_p50_ms", "fanout_p99_ms", "lost",
+        "server_cpu_s", "workers_cpu_s",
+    )  # fmt: skip
     return {
         "megapixels": args.megapixels,
         "jpeg_bytes": len(data),
         "in_process": local,
         "http": http_result,
         "concurrent": args.concurrent,
+        "listeners": args.listeners,
         "concurrent_uploads_s_max": max(upload_times),
-        "ack_quiet": {k: quiet[k] for k in ("ack_p50_ms", "ack_p99_ms", "unacked")},
-        "ack_with_uploads": {k: busy[k] for k in ("ack_p50_ms", "ack_p99_ms", "unacked")},
+        "room_quiet": {k: quiet[k] for k in keys},
+        "room_with_uploads": {k: busy[k] for k in keys},
+        "server_peak_mb_end": server_peak_mb(stack),
+        "image_worker_peak_mb": workers_peak_mb(stack),
+    }
+
+
+async def room_measure(
+    stack: Stack,
+    people: list[dict],
+    room: int,
+    args: argparse.Namespace,
+    started: Callable[[], Awaitable[None]] | None = None,
+) -> dict:
+    """A busy room for ``args.duration`` s: 20 senders at ``args.rate`` sends/s in all, and
+    ``args.listeners`` more members (one user's sockets); ack and fan-out latencies."""
+    senders = people[:SENDERS]
+    sent_at: dict[str, int] = {}
+    acked: dict[str, float] = {}
+    fanout: list[float] = []
+
+    def on_frame(frame: Frame) -> None:
+        now = time.monotonic_ns()
+        if frame["type"] == "ack":
+            acked[frame["client_id"]] = (now - sent_at[frame["client_id"]]) / 1e6
+        elif frame["type"] == "message":
+            started = sent_at.get(frame["message"]["client_id"])
+            if started is not None:
+                fanout.append((now - started) / 1e6)
+
+    sockets = []
+    for person in senders:
+        sock = await open_socket(stack.urls[0], person["access"], on_frame)
+        await join(sock, room)
+        sockets.append((sock, person["id"]))
+    listeners = []
+    for _ in range(args.listeners):
+        sock = await open_socket(stack.urls[0], people[-1]["access"], on_frame)
+        await join(sock, room)
+        listeners.append(sock)
+    per_sender = args.rate / len(senders)
+    run = uuid.uuid4().hex[:6]
+
+    async def talk(n: int, sock, me: int) -> None:  # type: ignore[no-untyped-def]
+        await asyncio.sleep(n / args.rate)
+        start = time.monotonic()
+        count = 0
+        while time.monotonic() - start < args.duration:
+            client_id = f"{run}-{me}-{count}"
+            sent_at[client_id] = time.monotonic_ns()
+            sock.send({"type": "send", "room": room, "body": f"hi {count}", "client_id": client_id})
+            count += 1
+            await asyncio.sleep(start + count / per_sender - time.monotonic())
+
+    cpu_before = cpu_now(stack)
+    background = asyncio.ensure_future(started()) if started else None  # once all are in
+    await asyncio.gather(*(talk(n, sock, me) for n, (sock, me) in enumerate(sockets)))
+    receivers = len(sockets) + len(listeners)
+    deadline = time.monotonic() + STRAGGLERS
+    while time.monotonic() < deadline and (
+        len(acked) < len(sent_at) or len(fanout) < len(acked) * receivers
+    ):
+        await asyncio.sleep(0.05)
+    if background is not None:
+        await background
+    cpu_after = cpu_now(stack)
+    for sock, _ in sockets:
+        sock.close()
+    for sock in listeners:
+        sock.close()
+    latencies = list(acked.values())
+    return {
+        "sent": len(sent_at),
+        "unacked": len(sent_at) - len(acked),
+        "ack_p50_ms": percentile(latencies, 50),
+        "ack_p99_ms": percentile(latencies, 99),
+        "fanout_p50_ms": percentile(fanout, 50),
+        "fanout_p99_ms": percentile(fanout, 99),
+        "lost": max(0, len(acked) * receivers - len(fanout)),
+        "server_cpu_s": cpu_after[0] - cpu_before[0],
+        "workers_cpu_s": cpu_after[1] - cpu_before[1],
     }
 
 
@@ -186,10 +348,15 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=20, help="uploads beside the room")
     parser.add_argument("--rate", type=float, default=200.0, help="sends/s in the busy room")
     parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--listeners", type=int, default=80, help="members beside the senders")
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--burst", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         one(args.one)
+        return
+    if args.burst:
+        burst(args.burst)
         return
     pin_generator()
     data = photo(args.megapixels)
@@ -202,13 +369,14 @@ def main() -> None:
     result["target"] = args.target
     out = save("images", result)
     local, over_http = result["in_process"], result["http"]
+    quiet, busy = result["room_quiet"], result["room_with_uploads"]
     print(
         f"images {args.target}: {args.megapixels:g} MP JPEG ({len(data) / 1e6:.1f} MB): "
         f"in process {local['seconds_median'] * 1000:.0f} ms, peak +{local['peak_mb_max']:.0f} MB; "
-        f"over HTTP {over_http['seconds_median'] * 1000:.0f} ms; ack p99 "
-        f"{ms(result['ack_quiet']['ack_p99_ms'])} quiet, "
-        f"{ms(result['ack_with_uploads']['ack_p99_ms'])} with {args.concurrent} uploads "
-        f"-> {out.name}"
+        f"over HTTP {over_http['seconds_median'] * 1000:.0f} ms; room quiet: ack p99 "
+        f"{ms(quiet['ack_p99_ms'])}, fan-out p99 {ms(quiet['fanout_p99_ms'])}; with "
+        f"{args.concurrent} uploads: ack p99 {ms(busy['ack_p99_ms'])}, fan-out p99 "
+        f"{ms(busy['fanout_p99_ms'])}, lost {busy['lost']} -> {out.name}"
     )
 
 

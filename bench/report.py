@@ -167,14 +167,16 @@ def report(results: dict[tuple[str, str], dict]) -> str:
             )
         elif scenario == "images":
             local, over_http = result["in_process"], result["http"]
-            quiet, busy = result["ack_quiet"], result["ack_with_uploads"]
+            quiet = result.get("room_quiet") or result["ack_quiet"]  # older results: ack only
+            busy = result.get("room_with_uploads") or result["ack_with_uploads"]
             rows.append(
                 f"| images | {target} | {result['megapixels']:g} MP JPEG: processed and stored "
                 f"in {local['seconds_median'] * 1000:.0f} ms "
                 f"(peak +{local['peak_mb_max']:.0f} MB), "
                 f"upload to 201 {over_http['seconds_median'] * 1000:.0f} ms; ack p99 "
                 f"{ms(quiet['ack_p99_ms'])} quiet, {ms(busy['ack_p99_ms'])} beside "
-                f"{result['concurrent']} uploads |"
+                f"{result['concurrent']} uploads; fan-out p99 {ms(quiet.get('fanout_p99_ms'))} / "
+                f"{ms(busy.get('fanout_p99_ms'))} |"
             )
         elif scenario == "reactions":
             steps = result["runs"][0]["steps"]

@@ -318,6 +318,8 @@ class ChatSettings(TypedDict):
     UPLOAD_MAX_PIXELS: int
     UPLOAD_RATE: int
     UPLOAD_WINDOW: int
+    IMAGE_WORKERS: int
+    IMAGE_QUEUE: int
     MEDIA_URL_TTL: int
     ATTACHMENTS_MAX: int
     ATTACHMENT_PENDING_SECONDS: int
@@ -392,6 +394,10 @@ CHAT: ChatSettings = {
     "UPLOAD_MAX_PIXELS": env_int("CHAT_UPLOAD_MAX_PIXELS", 40_000_000),
     "UPLOAD_RATE": env_int("CHAT_UPLOAD_RATE", 20),
     "UPLOAD_WINDOW": env_int("CHAT_UPLOAD_WINDOW", 600),
+    # Image processing (images.pool): worker processes per server process, at low priority,
+    # and how many uploads may wait for one (more: 503 ``unavailable`` with Retry-After).
+    "IMAGE_WORKERS": max(1, env_int("CHAT_IMAGE_WORKERS", 1)),
+    "IMAGE_QUEUE": max(0, env_int("CHAT_IMAGE_QUEUE", 32)),
     "MEDIA_URL_TTL": env_int("CHAT_MEDIA_URL_TTL", 24 * 3600),
     "ATTACHMENTS_MAX": 4,
     # An upload no send named within this long is deleted by the purge command.

@@ -35,7 +35,11 @@ def image_save(*, processed: Processed, prefix: str) -> tuple[str, str]:
     storage = storages["default"]
     stem = f"{prefix}/{time.strftime('%Y/%m')}/{uuid.uuid4().hex}"
     name = storage.save(stem + processed.extension, ContentFile(processed.image))
-    thumb = storage.save(stem + "-thumb" + processed.extension, ContentFile(processed.thumb))
+    try:
+        thumb = storage.save(stem + "-thumb" + processed.extension, ContentFile(processed.thumb))
+    except BaseException:
+        storage.delete(name)  # no file without its row
+        raise
     return name, thumb
 
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 from rest_framework.request import Request
 
 from chatsite.foundation.errors import BadRequest, RateLimited, TooLarge, UnsupportedMedia
+from images.pool import image_pool, image_pool_busy, image_process_pooled
 from images.storage import image_save
 
 # Room for the multipart framing around the file (boundaries, part headers, the name).
@@ -104,17 +105,13 @@ class Ingested:
 
 
 def image_ingest(*, upload: UploadedFile, prefix: str) -> Ingested:
-    """Process ``upload`` (``images.processing``) and store the result under ``prefix``.
-
-    Runs in the request's own thread (``chatsite.uploads`` gives upload requests one each),
-    never on the event loop nor the thread the WebSocket's database calls share.
-    """
-    from images.processing import image_process  # Pillow: loaded by the first upload
-
-    source: Any = (
-        upload.temporary_file_path() if isinstance(upload, TemporaryUploadedFile) else upload
+    """Process ``upload`` in the image pool (``images.pool``: a niced worker process, after
+    a bounded wait) and store the result under ``prefix``. Nothing is stored unless the
+    processing succeeded; a failure while storing removes what was stored."""
+    source: str | bytes = (
+        upload.temporary_file_path() if isinstance(upload, TemporaryUploadedFile) else upload.read()
     )
-    processed = image_process(source=source, max_pixels=settings.CHAT["UPLOAD_MAX_PIXELS"])
+    processed = image_process_pooled(source=source, max_pixels=settings.CHAT["UPLOAD_MAX_PIXELS"])
     file, thumb = image_save(processed=processed, prefix=prefix)
     name = os.path.basename(upload.name or "")[:NAME_MAX] or "image"
     return Ingested(
@@ -128,3 +125,10 @@ def image_ingest(*, upload: UploadedFile, prefix: str) -> Ingested:
             "name": name,
         }
     )
+
+
+def image_pool_check() -> None:
+    """``Unavailable`` (503, ``Retry-After``) at once if the image pool's wait is full:
+    called before the body is read or the upload counted against the user's rate."""
+    if image_pool().busy():
+        raise image_pool_busy()

@@ -231,6 +231,7 @@ class RoomAttachmentsApi(APIView):
             413: ErrorSerializer,
             415: ErrorSerializer,
             429: ErrorSerializer,
+            503: ErrorSerializer,
         },
     )
     def post(self, request: AuthenticatedRequest, room_id: int) -> Response:

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from accounts.models import User
 from chatsite.foundation.errors import BadRequest, NotFound
 from images.storage import files_delete_on_commit
-from images.uploads import image_ingest, upload_file, upload_rate_check
+from images.uploads import image_ingest, image_pool_check, upload_file, upload_rate_check
 from messaging.models import Attachment, ChatMessage
 from rooms.models import ChatRoom
 
@@ -27,6 +27,7 @@ from rooms.models import ChatRoom
 def attachment_upload(*, room: ChatRoom, user: User, request: Request) -> Attachment:
     """Receive, process and store one image into ``room`` (already checked readable by
     ``user``): a pending attachment of ``user`` there."""
+    image_pool_check()  # full: 503 before the body is read or the upload counted
     upload_rate_check(user_id=user.id)
     upload = upload_file(request)
     ingested = image_ingest(upload=upload, prefix=f"rooms/{room.id}")

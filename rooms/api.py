@@ -97,6 +97,7 @@ class ListingPhotoApi(APIView):
             413: ErrorSerializer,
             415: ErrorSerializer,
             429: ErrorSerializer,
+            503: ErrorSerializer,
         },
         description="The photo object: " + (AttachmentSerializer.__doc__ or ""),
     )

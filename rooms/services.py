@@ -12,7 +12,7 @@ from chatsite.foundation.codes import Code
 from chatsite.foundation.errors import BadRequest, Conflict, Forbidden, NotFound, RoomClosed
 from chatsite.foundation.text import name_check, name_key, text_check
 from images.storage import files_delete, files_delete_on_commit
-from images.uploads import image_ingest, upload_file, upload_rate_check
+from images.uploads import image_ingest, image_pool_check, upload_file, upload_rate_check
 from rooms.models import ChatRoom, Listing, ListingPhoto, Membership
 from rooms.selectors import room_last_seq
 
@@ -61,6 +61,7 @@ def listing_photo_set(*, listing: Listing, by: User, request: Any) -> Listing:
     """(v1.1) The owner's upload (a DRF request with one ``file``) becomes the photo; the
     previous photo and its files are deleted after the commit."""
     _listing_check_owner(listing=listing, by=by)  # before a byte of the upload is read
+    image_pool_check()  # full: 503 before the body is read or the upload counted
     upload_rate_check(user_id=by.id)
     ingested = image_ingest(upload=upload_file(request), prefix=f"listings/{listing.id}")
     try:

@@ -134,6 +134,31 @@ def test_an_image_dropped_on_the_room_is_attached(site, person):
     expect(page.locator(".msg:not(.pending) .attachments img[alt='dropped.png']")).to_be_visible()
 
 
+def test_an_upload_cut_off_by_the_network_is_retried(site, person):
+    """A lost connection (the first POST reset on its way out): the upload says so and
+    offers Retry, which uploads it and leaves it ready to send."""
+    page = person()
+    open_general(page, site)
+    attempts: list[str] = []
+
+    def cut_first(route) -> None:
+        attempts.append(route.request.method)
+        if len(attempts) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/rooms/*/attachments/", cut_first)
+    page.locator("#attach-input").set_input_files(image_file("retried.jpg", samples.jpeg()))
+    failed = page.locator("#tray .upload.failed")
+    expect(failed).to_contain_text("not uploaded")
+    failed.get_by_role("button", name="Retry").click()
+    expect(page.locator("#tray .upload.done img")).to_have_attribute("alt", "retried.jpg")
+    assert attempts == ["POST", "POST"]
+    page.locator("#body").press("Enter")
+    expect(page.locator(".msg:not(.pending) .attachments img[alt='retried.jpg']")).to_be_visible()
+
+
 def test_a_refused_upload_says_why_and_can_be_removed(site, person):
     page = person()
     open_general(page, site)

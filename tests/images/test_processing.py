@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
-from chatsite.foundation.errors import TooLarge, UnsupportedMedia
-from images.processing import FULL_SIDE, THUMB_SIDE, image_process
+from images.pool import refusal_error
+from images.processing import FULL_SIDE, THUMB_SIDE, Refused, image_process
 from tests.images import samples
 
 MAX = 40_000_000
@@ -60,13 +60,18 @@ def test_png_keeps_its_alpha_and_a_gif_gives_its_first_frame():
     ],
 )
 def test_anything_that_does_not_decode_is_unsupported_media(data):
-    with pytest.raises(UnsupportedMedia):
+    with pytest.raises(Refused) as refused:
         image_process(source=io.BytesIO(data), max_pixels=MAX)
+    assert refused.value.kind in (Refused.UNSUPPORTED, Refused.DAMAGED)
+    error = refusal_error(refused.value, max_pixels=MAX)
+    assert error.code == "unsupported_media" and error.status == 415
 
 
 def test_a_png_bomb_is_refused_from_its_header():
     bomb = samples.png_bomb()
     assert len(bomb) < 200_000  # 64 megapixels in a few kilobytes
-    with pytest.raises(TooLarge) as refused:
+    with pytest.raises(Refused) as refused:
         image_process(source=io.BytesIO(bomb), max_pixels=MAX)
-    assert refused.value.code == "too_large" and refused.value.status == 413
+    assert refused.value.kind == Refused.TOO_LARGE and refused.value.size == (8000, 8000)
+    error = refusal_error(refused.value, max_pixels=MAX)
+    assert error.code == "too_large" and error.status == 413 and "8000x8000" in error.detail
