@@ -26,7 +26,8 @@ OVERFLOWING = """() => {
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.height === 0) continue;
     if (box.left < -0.5 || box.right > width + 0.5) {
-      out.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className} ${Math.round(box.left)}..${Math.round(box.right)}`);
+      const name = `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className}`;
+      out.push(`${name} ${Math.round(box.left)}..${Math.round(box.right)}`);
     }
   }
   return { scrollWidth: document.scrollingElement.scrollWidth, width, out };
@@ -36,17 +37,21 @@ OVERFLOWING = """() => {
 SMALL_TARGETS = """(selectors) => {
   const out = [];
   for (const el of document.querySelectorAll(selectors)) {
-    if (!el.checkVisibility({ visibilityProperty: true }) || el.closest(".sr-only, .skip")) continue;
+    if (!el.checkVisibility({ visibilityProperty: true })) continue;
     const box = el.getBoundingClientRect();
-    if (box.width < 44 || box.height < 44) out.push(`${el.id || el.textContent.trim()}: ${Math.round(box.width)}x${Math.round(box.height)}`);
+    const size = `${Math.round(box.width)}x${Math.round(box.height)}`;
+    if (box.width < 44 || box.height < 44) out.push(`${el.id || el.textContent.trim()}: ${size}`);
   }
   return out;
 }"""
 TARGETS = ".top a, .top button, .top summary, .composer button, .composer textarea"
 
 
+PAGES = ["lobby", "room", "direct", "inbox", "listings", "listing", "settings"]
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("name", ["lobby", "room", "direct", "inbox", "listings", "listing", "settings"])
+@pytest.mark.parametrize("name", PAGES)
 def test_no_element_is_wider_than_a_360_px_screen(browser, world, name, scheme):
     context, page = signed_in(browser, world, viewport=NARROW, scheme=scheme)
     try:
@@ -89,6 +94,24 @@ def test_phone_header_is_one_line_and_the_account_panel_is_on_screen(browser, wo
         context.close()
 
 
+def test_room_works_at_200_percent_zoom(browser, world):
+    """1280 x 800 at 200% zoom is a 640 x 400 CSS-pixel viewport."""
+    context, page = signed_in(browser, world, viewport={"width": 640, "height": 400})
+    try:
+        open_page(page, world, "direct")
+        expect(page.locator("#body")).to_be_in_viewport()
+        expect(page.get_by_role("button", name="Send")).to_be_in_viewport()
+        assert page.locator("#scroller").bounding_box()["height"] >= 80  # type: ignore[index]
+        found = page.evaluate(OVERFLOWING)
+        assert found["scrollWidth"] <= found["width"] and found["out"] == [], found
+        page.locator("#body").fill("at 200%")
+        page.locator("#body").press("Enter")
+        expect(page.locator(".msg.mine .body", has_text="at 200%")).to_be_in_viewport()
+        shot(page, "direct-zoom-200")
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize(
     ("path", "heading", "back"),
     [
@@ -96,7 +119,9 @@ def test_phone_header_is_one_line_and_the_account_panel_is_on_screen(browser, wo
         ("/listings/999999/", "Listing not found", "Back to the listings"),
     ],
 )
-def test_missing_room_and_listing_are_404_pages_with_a_way_back(browser, world, path, heading, back):
+def test_missing_room_and_listing_are_404_pages_with_a_way_back(
+    browser, world, path, heading, back
+):
     context, page = signed_in(browser, world, viewport=PHONE)
     try:
         response = page.goto(world.url + path)
@@ -117,7 +142,8 @@ def new_guest_page(browser, world, **kwargs) -> tuple[object, Page]:
     context, page = signed_in(browser, world, **kwargs)
     page.goto(world.url + "/")
     page.evaluate(
-        "(t) => { localStorage.setItem('chat.access', t.access); localStorage.setItem('chat.refresh', t.refresh);"
+        "(t) => { localStorage.setItem('chat.access', t.access);"
+        " localStorage.setItem('chat.refresh', t.refresh);"
         " localStorage.setItem('chat.user', JSON.stringify(t.user)); }",
         fresh,
     )

@@ -58,7 +58,8 @@ def world(tmp_path_factory) -> Any:
         token=owner["access"],
     )
     assert status == 201, listing
-    status, direct = http("POST", f"{url}/api/listings/{listing['id']}/chat/", token=visitor["access"])
+    chat = f"{url}/api/listings/{listing['id']}/chat/"
+    status, direct = http("POST", chat, token=visitor["access"])
     assert status in (200, 201), direct
     general = general_room(url, owner["access"])
     lines = [
@@ -111,9 +112,10 @@ def signed_in(
     # apply to it): the first paint already has the identity and the theme. Once per
     # context: a later log-out must not be undone by the next page load.
     context.add_init_script(
+        "const seed = " + json.dumps(stored) + ";"
         "if (!localStorage.getItem('test.seeded')) {"
-        " for (const [k, v] of Object.entries(%s)) localStorage.setItem(k, v);"
-        " localStorage.setItem('test.seeded', '1'); }" % json.dumps(stored)
+        " for (const [k, v] of Object.entries(seed)) localStorage.setItem(k, v);"
+        " localStorage.setItem('test.seeded', '1'); }"
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
