@@ -18,7 +18,17 @@ world = populated.world
 AXE = Axe()
 # What "serious or critical" covers: contrast, names of controls, ARIA misuse, landmarks…
 BLOCKING = ("serious", "critical")
-PAGES = ["lobby", "room", "direct", "inbox", "listings", "listing", "settings", "account"]
+PAGES = [
+    "lobby",
+    "room",
+    "direct",
+    "inbox",
+    "listings",
+    "listing",
+    "settings",
+    "account",
+    "warning",
+]
 # (colour scheme the browser reports, the account menu's theme choice)
 THEMES = {"light": ("light", None), "dark": ("dark", None), "dark-override": ("light", "dark")}
 
@@ -46,6 +56,11 @@ def show(page: Page, world: World, name: str) -> None:
         open_page(page, world, "lobby")
         page.locator(".account summary").click()
         expect(page.locator("#claim-form")).to_be_visible()
+    elif name == "warning":  # the guest warning before "Log out" (cancelled afterwards)
+        open_page(page, world, "lobby")
+        page.locator(".account summary").click()
+        page.get_by_role("button", name="Log out").click()
+        expect(page.locator("#guest-warning")).to_be_visible()
     else:
         open_page(page, world, name)
 

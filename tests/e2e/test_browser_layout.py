@@ -94,6 +94,22 @@ def test_phone_header_is_one_line_and_the_account_panel_is_on_screen(browser, wo
         context.close()
 
 
+@pytest.mark.parametrize("name", ["lobby", "inbox", "listings"])
+def test_a_card_is_one_link_covering_all_of_it(browser, world, name):
+    context, page = signed_in(browser, world, viewport=PHONE)
+    try:
+        open_page(page, world, name)
+        card = page.locator(".card").first
+        assert card.locator("a, button, input, select, textarea, [tabindex]").count() == 1
+        href = card.locator("a").get_attribute("href")
+        box = card.bounding_box()
+        assert box
+        page.mouse.click(box["x"] + box["width"] - 8, box["y"] + box["height"] - 6)  # a corner
+        expect(page).to_have_url(world.url + str(href))
+    finally:
+        context.close()
+
+
 def test_room_works_at_200_percent_zoom(browser, world):
     """1280 x 800 at 200% zoom is a 640 x 400 CSS-pixel viewport."""
     context, page = signed_in(browser, world, viewport={"width": 640, "height": 400})
