@@ -58,7 +58,8 @@ function showMinting() {
       banner.hidden = true;
       return;
     }
-    $("#banner-text").textContent = interpolate(gettext("Getting you a guest identity… %(percent)s%"), { percent: Math.round(fraction * 100) });
+    const percent = new Intl.NumberFormat(language(), { style: "percent" }).format(fraction);
+    $("#banner-text").textContent = interpolate(gettext("Getting you a guest identity… %(percent)s"), { percent });
     $("#banner").dataset.state = "minting";
     banner.hidden = false;
   });
@@ -113,6 +114,9 @@ function setupMenu() {
     menu.classList.toggle("open", open);
   };
   toggle.addEventListener("click", () => set(toggle.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("click", (event) => {
+    if (!menu.contains(event.target) && !toggle.contains(event.target)) set(false);
+  });
   menu.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
       set(false);
