@@ -16,7 +16,7 @@ let listing = null;
 
 function show(data) {
   listing = data;
-  document.title = `${listing.title} · Realtime Chat`;
+  document.title = interpolate(gettext("%(title)s · Realtime Chat"), { title: listing.title });
   $("#listing-title").textContent = listing.title;
   $("#listing-owner").textContent = interpolate(gettext("Offered by %(name)s"), { name: listing.owner.display_name });
   $("#listing-description").textContent = listing.description;
