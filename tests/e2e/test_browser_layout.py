@@ -110,6 +110,28 @@ def test_a_card_is_one_link_covering_all_of_it(browser, world, name):
         context.close()
 
 
+def test_theme_choice_is_remembered_across_pages(browser, world):
+    context, page = signed_in(browser, world, scheme="light")
+    try:
+        open_page(page, world, "lobby")
+        scheme = "getComputedStyle(document.documentElement).colorScheme"
+        assert page.evaluate(scheme) == "light"
+        page.locator(".account summary").click()
+        page.get_by_label("Theme").select_option("dark")
+        assert page.evaluate(scheme) == "dark"
+        # The next page is dark too (theme.js, a classic script in <head>: before the first
+        # paint; tests/test_pages.py checks where it is).
+        page.goto(world.url + "/listings/")
+        assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+        page.locator(".account summary").click()
+        expect(page.get_by_label("Theme")).to_have_value("dark")
+        page.get_by_label("Theme").select_option("")  # System: follows the browser again
+        assert page.evaluate("localStorage.getItem('chat.theme')") is None
+        assert page.evaluate(scheme) == "light"
+    finally:
+        context.close()
+
+
 def test_room_works_at_200_percent_zoom(browser, world):
     """1280 x 800 at 200% zoom is a 640 x 400 CSS-pixel viewport."""
     context, page = signed_in(browser, world, viewport={"width": 640, "height": 400})
