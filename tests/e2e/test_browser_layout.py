@@ -177,15 +177,8 @@ def test_missing_room_and_listing_are_404_pages_with_a_way_back(
 def new_guest_page(browser, world, **kwargs) -> tuple[object, Page]:
     """A browser holding a fresh guest of its own (so leaving it changes no other test)."""
     fresh = guest(world.url)
-    context, page = signed_in(browser, world, **kwargs)
+    context, page = signed_in(browser, world, who=fresh, **kwargs)
     page.goto(world.url + "/")
-    page.evaluate(
-        "(t) => { localStorage.setItem('chat.access', t.access);"
-        " localStorage.setItem('chat.refresh', t.refresh);"
-        " localStorage.setItem('chat.user', JSON.stringify(t.user)); }",
-        fresh,
-    )
-    page.reload()
     expect(page.locator("#me")).to_have_text(fresh["user"]["display_name"])
     return context, page
 

@@ -89,10 +89,13 @@ def signed_in(
     scheme: str = "light",
     theme: str | None = None,
     language: str = "en",
+    who: dict[str, Any] | None = None,
 ) -> tuple[BrowserContext, Page]:
-    """A context that is ``world.visitor`` (tokens in localStorage before any page script
-    runs), in the colour scheme ``scheme``, with the account menu's theme ``theme`` (None:
-    follow the system) and the browser's language ``language``."""
+    """A context that is ``who`` (a guest's token response; ``world.visitor`` by default;
+    tokens in localStorage before any page script runs), in the colour scheme ``scheme``, with
+    the account menu's theme ``theme`` (None: follow the system) and the browser's language
+    ``language``."""
+    who = who or world.visitor
     context = browser.new_context(
         viewport=viewport,
         color_scheme=scheme,  # type: ignore[arg-type]  # "light" | "dark"
@@ -102,9 +105,9 @@ def signed_in(
     # Django's language cookie: the switcher's choice (issue 15); ignored until i18n merges.
     context.add_cookies([{"name": "django_language", "value": language, "url": world.url}])
     stored = {
-        "chat.access": world.visitor["access"],
-        "chat.refresh": world.visitor["refresh"],
-        "chat.user": json.dumps(world.visitor["user"]),
+        "chat.access": who["access"],
+        "chat.refresh": who["refresh"],
+        "chat.user": json.dumps(who["user"]),
     }
     if theme:
         stored["chat.theme"] = theme
