@@ -9,6 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from messaging.models import ChatMessage
@@ -42,6 +44,20 @@ class Page(TemplateView):
             "listing_description_max": Listing._meta.get_field("description").max_length,
         }
 
+    def not_found(self, *, heading: str, text: str, back: str, back_label: str) -> HttpResponse:
+        """A real not-found page (HTTP 404): what is missing, and a way back. Only a room's or
+        a listing's existence is checked here; whether this person may see it is the API's
+        answer (the page script shows that one)."""
+        context = {
+            **Page.get_context_data(self, **self.kwargs),
+            "page": "notfound",
+            "heading": heading,
+            "text": text,
+            "back": back,
+            "back_label": back_label,
+        }
+        return render(self.request, "chat/not_found.html", context, status=404)
+
 
 class RoomPage(Page):
     """A room, opened at its latest messages, or at ``?message=<id>`` (v1.1: a search result,
@@ -51,6 +67,16 @@ class RoomPage(Page):
 
     page = "room"
     template_name = "chat/room.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not ChatRoom.objects.filter(pk=kwargs["room_id"]).exists():
+            return self.not_found(
+                heading=_("Room not found"),
+                text=_("This room does not exist, or it was removed."),
+                back="/",
+                back_label=_("Back to the lobby"),
+            )
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -64,6 +90,21 @@ class RoomPage(Page):
             )
         context["open_at"] = {"id": int(raw), "seq": seq} if seq is not None else None
         return context
+
+
+class ListingPage(Page):
+    page = "listing"
+    template_name = "chat/listing.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not Listing.objects.filter(pk=kwargs["listing_id"]).exists():
+            return self.not_found(
+                heading=_("Listing not found"),
+                text=_("This listing does not exist, or its owner removed it."),
+                back="/listings/",
+                back_label=_("Back to the listings"),
+            )
+        return super().get(request, *args, **kwargs)
 
 
 def service_worker(request: HttpRequest) -> HttpResponse:
@@ -83,10 +124,6 @@ urls_pages = [
     ("", Page.as_view(template_name="chat/lobby.html", page="lobby"), "lobby"),
     ("rooms/<int:room_id>/", RoomPage.as_view(), "room"),
     ("listings/", Page.as_view(template_name="chat/listings.html", page="listings"), "listings"),
-    (
-        "listings/<int:listing_id>/",
-        Page.as_view(template_name="chat/listing.html", page="listing"),
-        "listing",
-    ),
+    ("listings/<int:listing_id>/", ListingPage.as_view(), "listing"),
     ("inbox/", Page.as_view(template_name="chat/inbox.html", page="inbox"), "inbox"),
 ]

@@ -2,6 +2,7 @@
 // this tab with its connection banner, and the live unread count on the Inbox link.
 
 import { $, ready, showError } from "./dom.js";
+import { gettext, interpolate, language, ngettext } from "./i18n.js";
 import { BannedError, identity } from "./identity.js";
 import { registerServiceWorker, setupHiddenNotifications, setupPushOffer, setupUnread, turnOffPush } from "./notify.js";
 import { roomsOfKind } from "./rooms.js";
@@ -9,6 +10,8 @@ import { setupSearch } from "./search.js";
 import { ChatSocket } from "./socket.js";
 
 export async function boot() {
+  setupMenu();
+  setupTheme();
   showMinting();
   try {
     await identity.access(); // first visit: solves the puzzle and mints a guest
@@ -22,8 +25,9 @@ export async function boot() {
   } catch {
     me = identity.user;
   }
-  $("#me").textContent = me ? me.display_name : "…";
+  showMe(me);
   setupAccountMenu(me);
+  showFlash();
   setupSearch(); // (v1.1)
   const socket = new ChatSocket();
   setupBanner(socket);
@@ -54,7 +58,8 @@ function showMinting() {
       banner.hidden = true;
       return;
     }
-    $("#banner-text").textContent = `Getting you a guest identity… ${Math.round(fraction * 100)}%`;
+    const percent = new Intl.NumberFormat(language(), { style: "percent" }).format(fraction);
+    $("#banner-text").textContent = interpolate(gettext("Getting you a guest identity… %(percent)s"), { percent });
     $("#banner").dataset.state = "minting";
     banner.hidden = false;
   });
@@ -63,7 +68,7 @@ function showMinting() {
 // Banned: say so, and leave every form disabled. No new identity is made behind the
 // person's back.
 export function showBanned(detail) {
-  $("#banner-text").textContent = detail && detail !== "This identity is banned." ? detail : "You are banned from this chat.";
+  $("#banner-text").textContent = detail && detail !== gettext("This identity is banned.") ? detail : gettext("You are banned from this chat.");
   $("#banner").dataset.state = "banned";
   $("#banner-retry").hidden = true;
   $("#banner").hidden = false;
@@ -71,9 +76,105 @@ export function showBanned(detail) {
   for (const control of document.querySelectorAll("#main button, #main textarea, #main input")) control.disabled = true;
 }
 
+// The header: the person's name (and, once claimed, the account's username).
+function showMe(me) {
+  $("#me").textContent = me ? me.display_name : "…";
+  const who = $("#account-who");
+  const username = identity.username;
+  if (me && !me.is_guest && username) {
+    $("#me-account").textContent = username;
+    $("#me-account").hidden = false;
+    who.textContent = interpolate(gettext("Signed in as %(username)s (shown to others as %(name)s)."), { username, name: me.display_name });
+  } else if (me && me.is_guest) {
+    who.textContent = interpolate(gettext("You are a guest, %(name)s. This browser is the only key to that identity: claim it to keep it."), { name: me.display_name });
+  } else if (me) {
+    who.textContent = interpolate(gettext("Signed in as %(name)s."), { name: me.display_name });
+  }
+}
+
+// A message that outlives the reload an identity change causes (claim, log in).
+const FLASH = "chat.flash";
+
+function showFlash() {
+  const text = sessionStorage.getItem(FLASH);
+  if (!text) return;
+  sessionStorage.removeItem(FLASH);
+  $("#flash-text").textContent = text;
+  $("#flash").hidden = false;
+  $("#flash-close").addEventListener("click", () => ($("#flash").hidden = true), { once: true });
+}
+
+// Phone widths: the page links and the search box fold into a "Menu" button (CSS shows the
+// button only there); Escape or a link followed closes it.
+function setupMenu() {
+  const toggle = $("#menu-toggle");
+  const menu = $("#top-menu");
+  const set = (open) => {
+    toggle.setAttribute("aria-expanded", String(open));
+    menu.classList.toggle("open", open);
+  };
+  toggle.addEventListener("click", () => set(toggle.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("click", (event) => {
+    if (!menu.contains(event.target) && !toggle.contains(event.target)) set(false);
+  });
+  menu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+      set(false);
+      toggle.focus();
+    }
+  });
+}
+
+// System, light or dark: remembered in this browser ("chat.theme", read before the first
+// paint by theme.js).
+function setupTheme() {
+  const select = $("#theme");
+  select.value = localStorage.getItem("chat.theme") || "";
+  select.addEventListener("change", () => {
+    if (select.value) {
+      localStorage.setItem("chat.theme", select.value);
+      document.documentElement.dataset.theme = select.value;
+    } else {
+      localStorage.removeItem("chat.theme");
+      delete document.documentElement.dataset.theme;
+    }
+  });
+}
+
+// Leaving an unclaimed guest identity throws it away for good: say what is lost and ask,
+// in a modal <dialog> (focus stays in it; Escape cancels). Resolves true to go ahead.
+function confirmLeavingGuest(me, action) {
+  const dialog = $("#guest-warning");
+  $("#guest-warning-title").textContent =
+    action === "logout" ? gettext("Log out and lose this guest identity?") : gettext("Log in and lose this guest identity?");
+  $("#guest-warning-text").textContent = interpolate(
+    gettext(
+      "%(name)s is a guest identity that only this browser holds. Once you leave it, nobody can sign in as %(name)s again: its name, its conversations, its listings and its unread messages are lost to you. Claim it first (a username and a password) to keep it.",
+    ),
+    { name: me.display_name },
+  );
+  $("#guest-warning-proceed").textContent = action === "logout" ? gettext("Log out anyway") : gettext("Log in anyway");
+  return new Promise((resolve) => {
+    dialog.returnValue = "";
+    dialog.addEventListener(
+      "close",
+      () => {
+        if (dialog.returnValue === "claim") {
+          $("details.account").open = true;
+          $("#claim-form [name=username]").focus();
+        }
+        resolve(dialog.returnValue === "proceed");
+      },
+      { once: true },
+    );
+    dialog.showModal();
+  });
+}
+
 function setupAccountMenu(me) {
   const error = $("#account-error");
   const claim = $("#claim-form");
+  const isGuest = Boolean(me && me.is_guest);
   if (me && !me.is_guest) claim.hidden = true;
   const onSubmit = (form, action) =>
     form.addEventListener("submit", async (event) => {
@@ -85,15 +186,37 @@ function setupAccountMenu(me) {
         showError(error, e);
       }
     });
-  onSubmit(claim, (username, password) => identity.claim(username, password));
+  onSubmit(claim, async (username, password) => {
+    // Shown after the reload the identity change causes.
+    sessionStorage.setItem(
+      FLASH,
+      interpolate(gettext("Claimed: you are %(username)s now. Log in with this username and password on any device; your name, rooms and messages stay yours."), {
+        username: username.trim(),
+      }),
+    );
+    try {
+      await identity.claim(username, password);
+    } catch (e) {
+      sessionStorage.removeItem(FLASH);
+      throw e;
+    }
+  });
   // Signing in as someone else or out: this browser's pushes stop first.
   onSubmit($("#login-form"), async (username, password) => {
+    if (isGuest && !(await confirmLeavingGuest(me, "login"))) return;
     await turnOffPush().catch(() => {});
-    return identity.login(username, password);
+    sessionStorage.setItem(FLASH, interpolate(gettext("Logged in as %(username)s."), { username: username.trim() }));
+    try {
+      return await identity.login(username, password);
+    } catch (e) {
+      sessionStorage.removeItem(FLASH);
+      throw e;
+    }
   });
   ready(claim);
   ready($("#login-form"));
   $("#logout").addEventListener("click", async () => {
+    if (isGuest && !(await confirmLeavingGuest(me, "logout"))) return;
     await turnOffPush().catch(() => {});
     identity.logout();
   });
@@ -114,7 +237,7 @@ function setupBanner(socket) {
     } else if (status.reconnecting) {
       // Don't flash for a blip: show it if the socket stays down for a moment.
       shown = setTimeout(() => {
-        text.textContent = "Reconnecting…";
+        text.textContent = gettext("Reconnecting…");
         retry.hidden = false;
         banner.hidden = false;
       }, 300);
@@ -126,6 +249,7 @@ function setupBanner(socket) {
 
 function setupInboxBadge(socket) {
   const badge = $("#inbox-badge");
+  const menuBadge = $("#menu-badge"); // the same count on the phone's menu button
   let direct = new Set(); // ids of my direct rooms, as of the last count
   let timer = null;
   const refresh = async () => {
@@ -133,9 +257,12 @@ function setupInboxBadge(socket) {
       const rooms = await roomsOfKind("direct");
       direct = new Set(rooms.map((room) => room.id));
       const total = rooms.reduce((n, room) => n + room.unread, 0);
-      badge.textContent = String(total);
-      badge.hidden = total === 0;
-      badge.setAttribute("aria-label", `${total} unread`);
+      for (const each of [badge, menuBadge]) {
+        // The badge is the visible number; its sr-only neighbour says it in words.
+        each.textContent = total.toLocaleString(language());
+        each.hidden = total === 0;
+        each.nextElementSibling.textContent = total ? interpolate(ngettext("%(count)s unread", "%(count)s unread", total), { count: total }) : "";
+      }
     } catch {
       /* next event tries again */
     }

@@ -7,8 +7,11 @@
 // never mints itself a replacement (a guest's ban also bars its address from minting).
 
 import { Code } from "./codes.js";
+import { gettext } from "./i18n.js";
 
-const KEYS = { access: "chat.access", refresh: "chat.refresh", user: "chat.user" };
+// chat.username: the account name typed when claiming or logging in (the API's user object
+// carries only the nickname#tag), shown in the header.
+const KEYS = { access: "chat.access", refresh: "chat.refresh", user: "chat.user", username: "chat.username" };
 const BANNED = "chat.banned";
 const EARLY = 60; // seconds before expiry at which an access token counts as expired
 
@@ -25,7 +28,7 @@ export class ApiError extends Error {
 // This identity (or this address) is banned: nothing here mints a new one by itself.
 export class BannedError extends Error {
   constructor(detail) {
-    super(detail || "This identity is banned.");
+    super(detail || gettext("This identity is banned."));
     this.code = Code.BANNED;
     this.detail = this.message;
   }
@@ -46,7 +49,7 @@ export function solveChallenge({ challenge, bits }, onProgress = () => {}) {
     };
     worker.onerror = (event) => {
       worker.terminate();
-      reject(new Error(event.message || "The puzzle could not be solved here."));
+      reject(new Error(event.message || gettext("The puzzle could not be solved here.")));
     };
     worker.postMessage({ challenge, bits });
   });
@@ -86,6 +89,10 @@ class Identity extends EventTarget {
   get user() {
     const raw = localStorage.getItem(KEYS.user);
     return raw ? JSON.parse(raw) : null;
+  }
+
+  get username() {
+    return localStorage.getItem(KEYS.username);
   }
 
   store({ access, refresh, user }) {
@@ -181,6 +188,7 @@ class Identity extends EventTarget {
   async claim(username, password) {
     const user = await this.api("POST", "/api/auth/claim/", { username, password });
     this.store({ user });
+    localStorage.setItem(KEYS.username, username.trim());
     this.dispatchEvent(new Event("changed"));
     return user;
   }
@@ -190,6 +198,7 @@ class Identity extends EventTarget {
     this.clear();
     localStorage.removeItem(BANNED);
     this.store(data);
+    localStorage.setItem(KEYS.username, username.trim());
     this.dispatchEvent(new Event("changed"));
     return data.user;
   }

@@ -2,6 +2,7 @@
 // rooms), browser notifications while the tab is hidden, and Web Push ("Turn on
 // notifications" — permission is only ever asked after that click, never on load).
 
+import { gettext } from "./i18n.js";
 import { identity } from "./identity.js";
 import { allRooms } from "./rooms.js";
 
@@ -114,11 +115,11 @@ function b64url(buffer) {
 // Asks permission (the caller is a click), subscribes, and hands the subscription to the
 // server. Throws with a message for the page to show.
 export async function turnOnPush() {
-  if (!pushSupported()) throw new Error("This browser cannot show notifications.");
+  if (!pushSupported()) throw new Error(gettext("This browser cannot show notifications."));
   const permission = await Notification.requestPermission();
-  if (permission !== "granted") throw new Error("Notifications are blocked for this site.");
+  if (permission !== "granted") throw new Error(gettext("Notifications are blocked for this site."));
   const registration = (await registerServiceWorker()) && (await navigator.serviceWorker.ready);
-  if (!registration) throw new Error("Could not start the notification worker.");
+  if (!registration) throw new Error(gettext("Could not start the notification worker."));
   const { public_key } = await identity.api("GET", "/api/push/key/");
   document.body.dataset.push = "subscribing";
   const subscription =
@@ -158,7 +159,7 @@ export function setupPushOffer(button) {
     const state = await pushState();
     button.hidden = state === "on" || state === "unsupported";
     button.disabled = state === "denied";
-    button.title = state === "denied" ? "Notifications are blocked in this browser's site settings" : "";
+    button.title = state === "denied" ? gettext("Notifications are blocked in this browser's site settings") : "";
   };
   button.addEventListener("click", async () => {
     button.disabled = true;

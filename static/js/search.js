@@ -3,6 +3,7 @@
 // Results are text only (user text never becomes markup).
 
 import { $, h, ready, showError, timeOf } from "./dom.js";
+import { gettext, interpolate } from "./i18n.js";
 import { identity } from "./identity.js";
 
 export function setupSearch() {
@@ -19,13 +20,13 @@ export function setupSearch() {
     const params = new URLSearchParams({ q: query });
     if (next !== null) params.set("before", String(next));
     more.hidden = true;
-    status.textContent = "Searching…";
+    status.textContent = gettext("Searching…");
     try {
       const page = await identity.api("GET", `/api/search/?${params}`);
       list.append(...page.results.map(result));
       next = page.next_before;
       more.hidden = next === null;
-      status.textContent = list.children.length ? "" : "Nothing found.";
+      status.textContent = list.children.length ? "" : gettext("Nothing found.");
     } catch (error) {
       showError(status, error);
     }
@@ -35,13 +36,13 @@ export function setupSearch() {
     event.preventDefault();
     query = input.value.trim();
     if (query.length < 2) {
-      status.textContent = "Type at least 2 characters.";
+      status.textContent = gettext("Type at least 2 characters.");
       panel.hidden = false;
       return;
     }
     next = null;
     list.replaceChildren();
-    $("#search-title").textContent = `Messages with “${query}”`;
+    $("#search-title").textContent = interpolate(gettext("Messages with “%(query)s”"), { query });
     panel.hidden = false;
     load();
   });
@@ -54,7 +55,7 @@ export function setupSearch() {
 }
 
 function result({ message, room }) {
-  const where = room.kind === "direct" ? (room.peer ? room.peer.display_name : "Conversation") : room.name;
+  const where = room.kind === "direct" ? (room.peer ? room.peer.display_name : gettext("Conversation")) : room.name;
   return h(
     "li",
     { class: "search-hit" },

@@ -58,6 +58,7 @@ def test_two_guests_in_a_public_room_see_each_other_live(site, person):
 def test_listing_chat_inbox_unread_and_seen(site, person):
     owner, visitor = person(), person()
     owner.goto(f"{site.http_url}/listings/")
+    expect(owner.locator("#listings-empty")).to_be_visible()  # nothing offered yet
     owner.locator("#new-listing [name=title]").fill("Camping tent")
     owner.locator("#new-listing [name=description]").fill("Sleeps two. <b>not bold</b>")
     owner.get_by_role("button", name="Post listing").click()

@@ -111,12 +111,10 @@ def test_reply_then_jump_to_a_far_away_parent_and_scroll_both_ways(site, person)
 
     # Down from there, page by page, the view staying put, until the live end.
     for _ in range(8):
+        # Counted before scrolling: the page may arrive before a count taken after.
+        shown = page.locator("#messages .msg").count()
         page.evaluate("document.querySelector('#scroller').scrollTop = 1e9")
-        wait_until(
-            page,
-            "n => document.querySelectorAll('#messages .msg').length > n",
-            arg=page.locator("#messages .msg").count(),
-        )
+        wait_until(page, "n => document.querySelectorAll('#messages .msg').length > n", arg=shown)
         if page.locator(".msg[data-seq='302']").count():
             break
     expect(page.locator(".msg[data-seq='302']")).to_have_count(1)  # "me too"

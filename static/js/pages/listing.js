@@ -3,7 +3,8 @@
 
 import { boot } from "../app.js";
 import { $, ready, showError } from "../dom.js";
-import { identity } from "../identity.js";
+import { gettext, interpolate } from "../i18n.js";
+import { ApiError, identity } from "../identity.js";
 import { ACCEPT, openLightbox, thumbnail, uploadFile } from "../media.js";
 
 const { me } = await boot();
@@ -15,12 +16,12 @@ let listing = null;
 
 function show(data) {
   listing = data;
-  document.title = `${listing.title} · Realtime Chat`;
+  document.title = interpolate(gettext("%(title)s · Realtime Chat"), { title: listing.title });
   $("#listing-title").textContent = listing.title;
-  $("#listing-owner").textContent = `Offered by ${listing.owner.display_name}`;
+  $("#listing-owner").textContent = interpolate(gettext("Offered by %(name)s"), { name: listing.owner.display_name });
   $("#listing-description").textContent = listing.description;
   const status = $("#listing-status");
-  status.textContent = listing.status === "lent" ? "Lent" : "Available";
+  status.textContent = listing.status === "lent" ? gettext("Lent") : gettext("Available");
   status.className = `status ${listing.status}`;
   const photo = $("#listing-photo");
   photo.replaceChildren(...(listing.photo ? [thumbnail(listing.photo, { box: 400, onOpen: openLightbox })] : []));
@@ -32,7 +33,10 @@ function show(data) {
 try {
   show(await identity.api("GET", `/api/listings/${id}/`));
 } catch (error) {
+  // Removed while the page loaded (a listing that never existed is the server's 404 page).
+  if (error instanceof ApiError && error.status === 404) $("#listing-title").textContent = gettext("Listing not found");
   showError($("#listing-error"), error);
+  $("#listing-back").hidden = false;
 }
 
 button.addEventListener("click", async () => {

@@ -1,5 +1,6 @@
 import { boot } from "../app.js";
 import { $, h, ready, showError, timeOf } from "../dom.js";
+import { gettext } from "../i18n.js";
 import { identity } from "../identity.js";
 import { thumbnail } from "../media.js";
 
@@ -13,8 +14,9 @@ function card(listing) {
     "li",
     { class: `card${listing.photo ? " with-photo" : ""}` },
     listing.photo ? h("span", { class: "card-photo" }, thumbnail(listing.photo, { box: 72 })) : null,
-    h("a", { href: `/listings/${listing.id}/`, class: "card-title" }, listing.title),
-    h("span", { class: `status ${listing.status}` }, listing.status === "lent" ? "Lent" : "Available"),
+    // The link covers the whole card (CSS); nothing else in a card is interactive.
+    h("a", { href: `/listings/${listing.id}/`, class: "card-title card-link" }, listing.title),
+    h("span", { class: `status ${listing.status}` }, listing.status === "lent" ? gettext("Lent") : gettext("Available")),
     h("span", { class: "muted" }, `${listing.owner.display_name} · ${timeOf(listing.created_at)}`),
   );
 }
@@ -26,6 +28,7 @@ async function load(url = "/api/listings/", append = false) {
   else list.replaceChildren(...cards);
   next = data.next ? new URL(data.next).pathname + new URL(data.next).search : null;
   more.hidden = !next;
+  $("#listings-empty").hidden = list.children.length > 0;
 }
 
 $("#new-listing").addEventListener("submit", async (event) => {

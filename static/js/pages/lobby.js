@@ -1,5 +1,6 @@
 import { boot } from "../app.js";
 import { $, h, ready, showError, timeOf } from "../dom.js";
+import { gettext, interpolate, language, ngettext } from "../i18n.js";
 import { identity } from "../identity.js";
 import { roomsOfKind } from "../rooms.js";
 
@@ -10,11 +11,18 @@ function card(room) {
   return h(
     "li",
     { class: "card", dataset: { room: room.id } },
-    h("a", { href: `/rooms/${room.id}/`, class: "card-title" }, room.name),
-    h("span", { class: "online", dataset: { testid: "online" } }, `${room.online} online`),
-    h("span", { class: "muted" }, room.last_message ? `last message ${timeOf(room.last_message.created_at)}` : "no messages yet"),
+    // The link covers the whole card (CSS); nothing else in a card is interactive.
+    h("a", { href: `/rooms/${room.id}/`, class: "card-title card-link" }, room.name),
+    h("span", { class: "online", dataset: { testid: "online" } }, interpolate(ngettext("%(count)s online", "%(count)s online", room.online), { count: room.online.toLocaleString(language()) })),
+    h(
+      "span",
+      { class: "muted" },
+      room.last_message ? interpolate(gettext("last message %(time)s"), { time: timeOf(room.last_message.created_at) }) : gettext("no messages yet"),
+    ),
     // (v1.1) unread messages that mention me
-    room.mentions_unread ? h("span", { class: "badge mention-badge", title: "Unread mentions of you", dataset: { testid: "mentions" } }, `@ ${room.mentions_unread}`) : null,
+    room.mentions_unread
+      ? h("span", { class: "badge mention-badge", title: gettext("Unread mentions of you"), dataset: { testid: "mentions" } }, `@ ${room.mentions_unread}`)
+      : null,
   );
 }
 

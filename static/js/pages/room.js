@@ -175,6 +175,7 @@ try {
   room = await identity.api("GET", `/api/rooms/${roomId}/`);
 } catch (error) {
   $("#room-title").textContent = error instanceof ApiError && error.status === 404 ? "Room not found" : "Could not open the room";
+  $("#room-missing").hidden = false; // a way back (a room that does not exist is a 404 page; this is one not mine to see)
   composer.hide();
   throw error;
 }

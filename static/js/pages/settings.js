@@ -3,6 +3,7 @@
 
 import { boot } from "../app.js";
 import { $, ready, showError } from "../dom.js";
+import { gettext } from "../i18n.js";
 import { identity } from "../identity.js";
 import { pushState, turnOffPush, turnOnPush } from "../notify.js";
 
@@ -16,10 +17,10 @@ function show(settings) {
   $("#email").disabled = Boolean(me && me.is_guest);
   $("#email-guest").hidden = !(me && me.is_guest);
   $("#email-state").textContent = !settings.email
-    ? "No address."
+    ? gettext("No address.")
     : settings.email_verified
-      ? "Confirmed."
-      : "Not confirmed yet: follow the link we sent to this address.";
+      ? gettext("Confirmed.")
+      : gettext("Not confirmed yet: follow the link we sent to this address.");
   $("#email-state").dataset.verified = String(settings.email_verified);
   $("#digest").checked = settings.notify_email === "digest";
   $("#language").value = settings.language || "";
@@ -30,7 +31,11 @@ async function showPush() {
   $("#push").checked = state === "on" && current.notify_push;
   $("#push").disabled = state === "unsupported" || state === "denied";
   $("#push-state").textContent =
-    state === "unsupported" ? "This browser cannot receive push notifications." : state === "denied" ? "Blocked in this browser's site settings." : "";
+    state === "unsupported"
+      ? gettext("This browser cannot receive push notifications.")
+      : state === "denied"
+        ? gettext("Blocked in this browser's site settings.")
+        : "";
 }
 
 form.addEventListener("submit", async (event) => {
@@ -47,7 +52,7 @@ form.addEventListener("submit", async (event) => {
     if ($("#push").checked && (await pushState()) !== "on") await turnOnPush();
     if (!$("#push").checked) await turnOffPush();
     show(await identity.api("PATCH", "/api/me/settings/", change));
-    $("#settings-saved").textContent = "Saved.";
+    $("#settings-saved").textContent = gettext("Saved.");
   } catch (error) {
     showError($("#settings-error"), error);
   }

@@ -1,0 +1,4 @@
+// A not-found page (HTTP 404 from the server): only the shared header works here.
+import { boot } from "../app.js";
+
+await boot();
