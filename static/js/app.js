@@ -2,6 +2,7 @@
 // this tab with its connection banner, and the live unread count on the Inbox link.
 
 import { $, ready, showError } from "./dom.js";
+import { gettext } from "./i18n.js";
 import { BannedError, identity } from "./identity.js";
 import { registerServiceWorker, setupHiddenNotifications, setupPushOffer, setupUnread, turnOffPush } from "./notify.js";
 import { roomsOfKind } from "./rooms.js";
@@ -105,19 +106,36 @@ function setupBanner(socket) {
   const retry = $("#banner-retry");
   retry.addEventListener("click", () => socket.reconnectNow());
   let shown = null;
+  let down = false; // the banner said we were disconnected: say "back" when we are
+  const hint = document.createElement("span"); // offline: what happens to what is written
+  hint.className = "banner-hint";
+  text.after(hint);
   socket.on("status", (status) => {
     clearTimeout(shown);
     if (status.fatal) {
       text.textContent = status.fatal;
+      hint.textContent = "";
       retry.hidden = true;
       banner.hidden = false;
     } else if (status.reconnecting) {
       // Don't flash for a blip: show it if the socket stays down for a moment.
       shown = setTimeout(() => {
-        text.textContent = "Reconnecting…";
+        const offline = navigator.onLine === false;
+        text.textContent = gettext("Reconnecting…");
+        hint.textContent = offline ? gettext("You are offline: messages wait until you are back.") : "";
+        banner.dataset.state = offline ? "offline" : "reconnecting";
         retry.hidden = false;
         banner.hidden = false;
+        down = true;
       }, 300);
+    } else if (down && status.connected) {
+      down = false;
+      text.textContent = gettext("Back online.");
+      hint.textContent = "";
+      banner.dataset.state = "back";
+      retry.hidden = true;
+      banner.hidden = false;
+      shown = setTimeout(() => (banner.hidden = true), 1200);
     } else {
       banner.hidden = true;
     }

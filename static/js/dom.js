@@ -1,6 +1,8 @@
 // Building the page from data. User text only ever becomes text nodes (never HTML):
 // `h` sets textContent for strings, and `linkified` makes links by creating <a> elements.
 
+import { gettext, language } from "./i18n.js";
+
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -32,16 +34,46 @@ export function linkified(text) {
   return frag;
 }
 
+// Times in the page's language (Intl): a clock time today, else a short date and time.
 export function timeOf(iso) {
   const date = new Date(iso);
   const sameDay = date.toDateString() === new Date().toDateString();
   return sameDay
-    ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-    : date.toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+    ? date.toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" })
+    : date.toLocaleString(language(), { dateStyle: "short", timeStyle: "short" });
 }
 
 export function fullTime(iso) {
-  return new Date(iso).toLocaleString();
+  return new Date(iso).toLocaleString(language(), { dateStyle: "full", timeStyle: "short" });
+}
+
+// The local day a time falls on, as a key ("2026-11-23"): messages are grouped by it.
+export function dayKey(iso) {
+  const date = new Date(iso);
+  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+}
+
+// A date separator's words: "Today", "Yesterday", else the date (with the year when not
+// this year's).
+export function dayLabel(iso, now = new Date()) {
+  const date = new Date(iso);
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (dayKey(date) === dayKey(now)) return gettext("Today");
+  if (dayKey(date) === dayKey(yesterday)) return gettext("Yesterday");
+  const options = { weekday: "long", month: "long", day: "numeric" };
+  if (date.getFullYear() !== now.getFullYear()) options.year = "numeric";
+  return date.toLocaleDateString(language(), options);
+}
+
+// A message's time: "now", "2 min ago" within the hour, then its clock time (the day is
+// in the separator above it). Redrawn each minute by the message list.
+export function relativeTime(iso, now = Date.now()) {
+  const minutes = Math.floor((now - new Date(iso).getTime()) / 60_000);
+  const relative = new Intl.RelativeTimeFormat(language(), { numeric: "auto", style: "short" });
+  if (minutes <= 0 && minutes > -2) return relative.format(0, "second"); // "now" (clocks differ a little)
+  if (minutes < 60) return relative.format(-minutes, "minute");
+  return new Date(iso).toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" });
 }
 
 export function showError(el, error) {
