@@ -177,6 +177,7 @@ export class Composer {
     this.timeline.addPending(el);
     input.value = "";
     input.style.height = "";
+    this.retype = true; // the message ends my "typing…" for the others: the next key says it again
     this.#count();
     this.mentions.close();
     this.replyTo(null);
@@ -352,9 +353,22 @@ export class Composer {
     const { input } = this.els;
     input.style.height = "";
     input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
-    if (Date.now() - this.lastTyping > limits.typingInterval * 1000 && input.value.trim()) {
+    const say = () => {
       this.lastTyping = Date.now();
+      this.retype = false;
       this.socket.request({ type: "typing", room: this.state.id });
+    };
+    const wait = this.lastTyping + limits.typingInterval * 1000 - Date.now();
+    if (!input.value.trim()) return;
+    if (wait < 0) {
+      say();
+    } else if (this.retype && !this.retypeTimer) {
+      // Typing again right after a send: the server takes one `typing` per interval, so say
+      // it as soon as the interval since the last one is over.
+      this.retypeTimer = setTimeout(() => {
+        this.retypeTimer = null;
+        if (input.value.trim()) say();
+      }, wait + 50);
     }
   }
 
