@@ -196,7 +196,7 @@ export function replyPreview(reply, view) {
     { type: "button", class: `reply-preview${reply.deleted ? " deleted" : ""}`, dataset: { replyTo: reply.id }, onclick: () => view.onJump?.(reply) },
     h("span", { class: "author" }, reply.author.display_name),
     " ",
-    h("span", { class: "excerpt" }, reply.deleted ? gettext("This message was deleted.") : reply.body),
+    h("span", { class: "excerpt" }, reply.deleted ? gettext("message deleted") : reply.body),
   );
 }
 
