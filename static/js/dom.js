@@ -72,7 +72,7 @@ export function relativeTime(iso, now = Date.now()) {
   const minutes = Math.floor((now - new Date(iso).getTime()) / 60_000);
   const relative = new Intl.RelativeTimeFormat(language(), { numeric: "auto", style: "short" });
   if (minutes <= 0 && minutes > -2) return relative.format(0, "second"); // "now" (clocks differ a little)
-  if (minutes < 60) return relative.format(-minutes, "minute");
+  if (minutes > 0 && minutes < 60) return relative.format(-minutes, "minute");
   return new Date(iso).toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" });
 }
 

@@ -63,7 +63,7 @@ export function fillMessage(el, message, view) {
   el.dataset.seq = message.seq;
   el.dataset.author = message.author.id;
   el.dataset.created = message.created_at;
-  el.classList.remove("pending", "failed");
+  el.classList.remove("pending", "failed", "editing");
   el.classList.toggle("mine", mine);
   el.classList.toggle("deleted", message.deleted);
   const mentionsMe = Boolean(view.me) && !message.deleted && (message.mentions || []).includes(view.me.id);

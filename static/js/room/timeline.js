@@ -101,7 +101,10 @@ export class Timeline {
     if (held) {
       if (held.data.rev >= message.rev) return;
       held.data = message;
+      const focused = held.el.contains(document.activeElement);
       fillMessage(held.el, message, this.view);
+      // The focus was in it (its menu, say): it stays on the message, not lost to the page.
+      if (focused) held.el.querySelector(".menu-button")?.focus();
       this.#refreshReplies(message);
       if (!fromHistory) this.decorate();
       this.onLive();
