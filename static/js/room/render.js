@@ -184,9 +184,9 @@ function toggleMenu(el, button, items, start = 0) {
 }
 
 function closeMenu(el, button, refocus) {
-  el.querySelector(".msg-menu")?.remove();
   button.setAttribute("aria-expanded", "false");
-  if (refocus) button.focus();
+  if (refocus) button.focus(); // first: the focus never falls to the page with the menu gone
+  el.querySelector(".msg-menu")?.remove();
 }
 
 // (v1.1) What a reply answers: who and the start of it; a click jumps there.
