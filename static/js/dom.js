@@ -34,17 +34,27 @@ export function linkified(text) {
   return frag;
 }
 
-// Times in the page's language (Intl): a clock time today, else a short date and time.
+// Times in the page's language (Intl). Formatters are made once: making one costs far more
+// than using it, and a history page formats hundreds of times.
+const formats = new Map();
+function format(kind, options) {
+  const key = `${kind}:${JSON.stringify(options)}`;
+  if (!formats.has(key)) {
+    formats.set(key, kind === "relative" ? new Intl.RelativeTimeFormat(language(), options) : new Intl.DateTimeFormat(language(), options));
+  }
+  return formats.get(key);
+}
+const CLOCK = { hour: "2-digit", minute: "2-digit" };
+
+// A clock time today, else a short date and time.
 export function timeOf(iso) {
   const date = new Date(iso);
   const sameDay = date.toDateString() === new Date().toDateString();
-  return sameDay
-    ? date.toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" })
-    : date.toLocaleString(language(), { dateStyle: "short", timeStyle: "short" });
+  return sameDay ? format("date", CLOCK).format(date) : format("date", { dateStyle: "short", timeStyle: "short" }).format(date);
 }
 
 export function fullTime(iso) {
-  return new Date(iso).toLocaleString(language(), { dateStyle: "full", timeStyle: "short" });
+  return format("date", { dateStyle: "full", timeStyle: "short" }).format(new Date(iso));
 }
 
 // The local day a time falls on, as a key ("2026-11-23"): messages are grouped by it.
@@ -63,17 +73,17 @@ export function dayLabel(iso, now = new Date()) {
   if (dayKey(date) === dayKey(yesterday)) return gettext("Yesterday");
   const options = { weekday: "long", month: "long", day: "numeric" };
   if (date.getFullYear() !== now.getFullYear()) options.year = "numeric";
-  return date.toLocaleDateString(language(), options);
+  return format("date", options).format(date);
 }
 
 // A message's time: "now", "2 min ago" within the hour, then its clock time (the day is
 // in the separator above it). Redrawn each minute by the message list.
 export function relativeTime(iso, now = Date.now()) {
   const minutes = Math.floor((now - new Date(iso).getTime()) / 60_000);
-  const relative = new Intl.RelativeTimeFormat(language(), { numeric: "auto", style: "short" });
+  const relative = format("relative", { numeric: "auto", style: "short" });
   if (minutes <= 0 && minutes > -2) return relative.format(0, "second"); // "now" (clocks differ a little)
   if (minutes > 0 && minutes < 60) return relative.format(-minutes, "minute");
-  return new Date(iso).toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" });
+  return format("date", CLOCK).format(new Date(iso));
 }
 
 export function showError(el, error) {

@@ -122,7 +122,7 @@ export class Timeline {
       if (!kept && announce) this.announce(message);
       return;
     }
-    const wasAtBottom = this.nearBottom();
+    const wasAtBottom = !fromHistory && this.nearBottom(); // (a layout: not per history message)
     const mine = state.isMine(message);
     let el = mine ? state.pending.get(message.client_id) : undefined;
     if (el) {
@@ -265,6 +265,11 @@ export class Timeline {
   #insertBySeq(el, seq) {
     // Pending sends stay last; everything else keeps seq order (nearly always: append).
     const { list } = this.els;
+    const first = list.firstElementChild;
+    if (first && !first.classList.contains("pending") && Number(first.dataset.seq) > seq) {
+      list.insertBefore(el, first); // an older page, above everything
+      return;
+    }
     const firstPending = list.querySelector(".msg.pending");
     let before = firstPending;
     let node = firstPending ? firstPending.previousElementSibling : list.lastElementChild;
