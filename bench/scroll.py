@@ -5,8 +5,8 @@
 
 A room is seeded with ``--messages`` messages (three authors taking turns in runs of 1-4,
 a minute apart, so the list has its author runs and a date separator every 1,440 messages;
-bodies of 20-200 characters), opened in Chromium (Playwright, ``/usr/bin/chromium``, 1280×800), and
-scrolled from the latest message up to the first by a script: each animation frame moves
+bodies of 4-40 words), opened in Chromium (Playwright, ``/usr/bin/chromium``, 1280 by 800),
+and scrolled from the latest message up to the first by a script: each animation frame moves
 the list ``--step`` px up, as a steady fling would; at the top the page loads the next
 history page (as a reader's scroll does) and the script keeps scrolling through it. Every
 ``requestAnimationFrame`` interval is recorded, and every 10th frame the page's element
@@ -46,7 +46,8 @@ async ({ step, timeout }) => {
   const scroller = document.querySelector("#scroller");
   const deltas = [], elements = [], messages = [];
   let longTasks = 0;
-  new PerformanceObserver((list) => (longTasks += list.getEntries().length)).observe({ entryTypes: ["longtask"] });
+  new PerformanceObserver((list) => (longTasks += list.getEntries().length))
+    .observe({ entryTypes: ["longtask"] });
   const start = performance.now();
   let last = null;
   return await new Promise((resolve) => {
@@ -58,9 +59,11 @@ async ({ step, timeout }) => {
         elements.push(document.getElementsByTagName("*").length);
         messages.push(document.querySelectorAll("#messages .msg").length);
       }
-      const done = scroller.scrollTop === 0 && document.querySelector('#messages .msg[data-seq="1"]');
+      const done = scroller.scrollTop === 0
+        && Boolean(document.querySelector('#messages .msg[data-seq="1"]'));
       if (done || now - start > timeout) {
-        resolve({ deltas, elements, messages, longTasks, done: Boolean(done), seconds: (now - start) / 1000 });
+        const seconds = (now - start) / 1000;
+        resolve({ deltas, elements, messages, longTasks, done, seconds });
       } else {
         requestAnimationFrame(frame);
       }
@@ -81,7 +84,9 @@ from rooms.models import ChatRoom
 random.seed(15)
 count = {count}
 authors = [guest_create() for _ in range(3)]
-room = ChatRoom.objects.create(kind="public", name=f"scroll-{{count}}-{{authors[0].id}}", created_by=authors[0])
+room = ChatRoom.objects.create(
+    kind="public", name=f"scroll-{{count}}-{{authors[0].id}}", created_by=authors[0]
+)
 words = "the tent is free this weekend if you want it pick up after six near the station".split()
 start = timezone.now() - timedelta(minutes=count)
 rows, author = [], 0
@@ -89,10 +94,13 @@ for seq in range(1, count + 1):
     if random.random() < 0.4:
         author = (author + 1) % 3
     body = " ".join(random.choice(words) for _ in range(random.randint(4, 40)))
-    rows.append(ChatMessage(room=room, author=authors[author], body=body, client_id=f"s{{seq}}", seq=seq, rev=seq))
+    rows.append(ChatMessage(
+        room=room, author=authors[author], body=body, client_id=f"s{{seq}}", seq=seq, rev=seq
+    ))
 made = ChatMessage.objects.bulk_create(rows, batch_size=500)
 for message in made:
-    ChatMessage.objects.filter(pk=message.pk).update(created_at=start + timedelta(minutes=message.seq))
+    at = start + timedelta(minutes=message.seq)
+    ChatMessage.objects.filter(pk=message.pk).update(created_at=at)
 ChatRoom.objects.filter(pk=room.pk).update(last_seq=count)
 print(json.dumps({{"room": room.id}}))
 """

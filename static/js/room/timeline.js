@@ -223,7 +223,8 @@ export class Timeline {
 
   // (issue 15) The "New messages" divider above the first of the `unread` newest messages by
   // others (the room's `unread` counts those: PROTOCOL.md), reading back a few pages to find
-  // it; the list is scrolled so that it is at the top when the unread do not fit below.
+  // it; the list is scrolled so that it is at the top when the unread do not fit below (and
+  // the jump button counts them).
   async markUnread(unread) {
     const { state } = this;
     for (const old of this.els.list.querySelectorAll(".unread-divider")) old.remove();
@@ -247,7 +248,11 @@ export class Timeline {
     this.toBottom();
     const { scroller } = this.els;
     const top = divider.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
-    if (top < 0) scroller.scrollTop += top - 8;
+    if (top < 0) {
+      scroller.scrollTop += top - 8;
+      this.state.unseen = unread; // below, unread: counted on the jump button
+      this.#showPill();
+    }
   }
 
   // Replies shown to `parent` preview it as it is now (edited, deleted).
