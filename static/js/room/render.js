@@ -179,6 +179,9 @@ function toggleMenu(el, button, items, start = 0) {
     if (!menu.contains(event.relatedTarget) && event.relatedTarget !== button) closeMenu(el, button, false);
   });
   button.after(menu);
+  // Near the bottom of the list it opens upwards, not under the composer.
+  const scroller = el.closest(".scroller");
+  if (scroller && menu.getBoundingClientRect().bottom > scroller.getBoundingClientRect().bottom) menu.classList.add("up");
   button.setAttribute("aria-expanded", "true");
   entries.at(start)?.focus();
 }
