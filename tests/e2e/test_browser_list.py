@@ -279,3 +279,42 @@ def test_keyboard_only_send_edit_with_up_and_delete_through_the_menu(site, perso
     expect(last.locator(".tombstone")).to_have_text("This message was deleted.")
     wait_until(page, "document.activeElement && document.activeElement !== document.body")
     expect(mine.first.locator(".body")).to_have_text("first line\nsecond line")
+
+
+def test_a_long_room_read_back_keeps_a_bounded_window(site, person):
+    """600 messages read back to the first: never more than the window (8 pages of 50) in
+    the page, the reader's message still across each load and drop; then the jump button
+    brings the latest back."""
+    room = new_room(site, "long")
+    run_in_site(
+        site,
+        "from accounts.services import guest_create; from rooms.models import ChatRoom; "
+        "from messaging.models import ChatMessage; u = guest_create(); "
+        f"ChatMessage.objects.bulk_create([ChatMessage(room_id={room}, author=u, "
+        "body=f'line {n}', client_id=f'h{n}', seq=n, rev=n) for n in range(1, 601)]); "
+        f"ChatRoom.objects.filter(pk={room}).update(last_seq=600)",
+    )
+    page = person()
+    open_room(page, site, room)
+    most = 0
+    while not page.locator(".msg[data-seq='1']").count():
+        top = page.evaluate(
+            """() => { const el = document.querySelector('#messages .msg');
+                       document.querySelector('#scroller').scrollTop = 0;
+                       return { seq: el.dataset.seq, y: el.getBoundingClientRect().top }; }"""
+        )
+        wait_until(page, "seq => document.querySelector('#messages .msg').dataset.seq !== seq",
+                   top["seq"])  # fmt: skip
+        after = page.evaluate(
+            "seq => document.querySelector(`.msg[data-seq='${seq}']`).getBoundingClientRect().top",
+            top["seq"],
+        )
+        assert abs(after - top["y"]) <= 3, (top, after)
+        most = max(most, page.locator("#messages .msg").count())
+    assert most == 400
+    assert page.locator(".msg[data-seq='600']").count() == 0  # dropped: loaded again below
+    pill = page.locator("#new-pill")
+    expect(pill).to_have_text("Jump to the latest messages")
+    pill.click()
+    expect(page.locator(".msg[data-seq='600']")).to_be_in_viewport()
+    expect(pill).to_be_hidden()
