@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e import browser as chromium
-from tests.e2e.browser import run_in_site, say, wait_until
+from tests.e2e.browser import run_in_site, say, shot, wait_until
 from tests.e2e.site import guest, http, migrate, site_env
 from tests.servers import free_port, start_daphne
 
@@ -137,12 +137,15 @@ def test_separators_runs_the_unread_divider_jump_count_and_announcements(site, p
     expect(divider).to_be_in_viewport()
     expect(page.locator(".msg[data-seq='74']")).not_to_be_in_viewport()
     expect(page.locator("#new-pill")).to_have_text("30 new messages ↓")
+    shot(page, "room-unread-divider")
 
     # Scrolled back to the start: a separator at each new day, named in words near now.
     page.evaluate("document.querySelector('#scroller').scrollTop = 0")
     expect(page.locator(".msg[data-seq='1']")).to_have_count(1)
     expect(page.locator(".day-sep")).to_have_text([spelled(before), "Yesterday", "Today"])
     assert seqs_with(page, ".day-sep") == [1, 2, 5]
+    page.evaluate("document.querySelector('#scroller').scrollTop = 0")
+    shot(page, "room-day-separators")
     # One author's messages within 5 minutes on one day share one name.
     assert seqs_with(page, ".msg.grouped") == [3, *range(6, 45), *range(46, 75)]
     # A time says when; its exact time is on hover, and read out.
