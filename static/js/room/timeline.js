@@ -24,8 +24,8 @@ const ANNOUNCED_KEPT = 20; // announcement nodes kept in the log region
 const UNREAD_PAGES = 10; // pages read back at most to find the first unread message
 
 export class Timeline {
-  // els: { scroller, list, pill, status }; onLive(): after a live message is shown or changed.
-  // els: { scroller, list, pill, status, announcer }
+  // els: { scroller, list, pill, status, announcer }; onLive(): after a live message is shown
+  // or changed.
   constructor({ state, view, els, onLive }) {
     this.state = state;
     this.view = view;
