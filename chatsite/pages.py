@@ -38,7 +38,6 @@ class Page(TemplateView):
             **super().get_context_data(**kwargs),
             "page": self.page,
             "limits": limits,
-            "body_max": limits["body-max"],
             "room_name_max": limits["room-name-max"],
             "listing_title_max": Listing._meta.get_field("title").max_length,
             "listing_description_max": Listing._meta.get_field("description").max_length,

@@ -25,7 +25,11 @@ def test_limits_come_from_settings_chat_as_data_attributes():
     assert 'data-heartbeat-interval="7.5"' in body.group(0)
     assert 'data-history-page="20"' in body.group(0)
     assert f'data-typing-interval="{chat["TYPING_INTERVAL"]}"' in body.group(0)
-    assert 'maxlength="321"' in html  # the composer refuses what the server would
+    # (issue 15) The composer cuts nothing: over the limit it keeps the text and refuses to
+    # send it, saying why (static/js/room/composer.js), with a counter near the limit.
+    composer = re.search(r'<textarea id="body"[^>]*>', html)
+    assert composer and "maxlength" not in composer.group(0)
+    assert 'id="body-counter"' in html
 
 
 @pytest.mark.parametrize(

@@ -228,19 +228,36 @@ function setupBanner(socket) {
   const retry = $("#banner-retry");
   retry.addEventListener("click", () => socket.reconnectNow());
   let shown = null;
+  let down = false; // the banner said we were disconnected: say "back" when we are
+  const hint = document.createElement("span"); // offline: what happens to what is written
+  hint.className = "banner-hint";
+  text.after(hint);
   socket.on("status", (status) => {
     clearTimeout(shown);
     if (status.fatal) {
       text.textContent = status.fatal;
+      hint.textContent = "";
       retry.hidden = true;
       banner.hidden = false;
     } else if (status.reconnecting) {
       // Don't flash for a blip: show it if the socket stays down for a moment.
       shown = setTimeout(() => {
+        const offline = navigator.onLine === false;
         text.textContent = gettext("Reconnecting…");
+        hint.textContent = offline ? gettext("You are offline: messages wait until you are back.") : "";
+        banner.dataset.state = offline ? "offline" : "reconnecting";
         retry.hidden = false;
         banner.hidden = false;
+        down = true;
       }, 300);
+    } else if (down && status.connected) {
+      down = false;
+      text.textContent = gettext("Back online.");
+      hint.textContent = "";
+      banner.dataset.state = "back";
+      retry.hidden = true;
+      banner.hidden = false;
+      shown = setTimeout(() => (banner.hidden = true), 1200);
     } else {
       banner.hidden = true;
     }

@@ -1,7 +1,7 @@
 // Building the page from data. User text only ever becomes text nodes (never HTML):
 // `h` sets textContent for strings, and `linkified` makes links by creating <a> elements.
 
-import { language } from "./i18n.js";
+import { gettext, language } from "./i18n.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -34,17 +34,56 @@ export function linkified(text) {
   return frag;
 }
 
-// Times in the page's language (i18n.js `language()`), through Intl.
+// Times in the page's language (Intl). Formatters are made once: making one costs far more
+// than using it, and a history page formats hundreds of times.
+const formats = new Map();
+function format(kind, options) {
+  const key = `${kind}:${JSON.stringify(options)}`;
+  if (!formats.has(key)) {
+    formats.set(key, kind === "relative" ? new Intl.RelativeTimeFormat(language(), options) : new Intl.DateTimeFormat(language(), options));
+  }
+  return formats.get(key);
+}
+const CLOCK = { hour: "2-digit", minute: "2-digit" };
+
+// A clock time today, else a short date and time.
 export function timeOf(iso) {
   const date = new Date(iso);
   const sameDay = date.toDateString() === new Date().toDateString();
-  return sameDay
-    ? date.toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" })
-    : date.toLocaleString(language(), { dateStyle: "short", timeStyle: "short" });
+  return sameDay ? format("date", CLOCK).format(date) : format("date", { dateStyle: "short", timeStyle: "short" }).format(date);
 }
 
 export function fullTime(iso) {
-  return new Date(iso).toLocaleString(language());
+  return format("date", { dateStyle: "full", timeStyle: "short" }).format(new Date(iso));
+}
+
+// The local day a time falls on, as a key ("2026-11-23"): messages are grouped by it.
+export function dayKey(iso) {
+  const date = new Date(iso);
+  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+}
+
+// A date separator's words: "Today", "Yesterday", else the date (with the year when not
+// this year's).
+export function dayLabel(iso, now = new Date()) {
+  const date = new Date(iso);
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (dayKey(date) === dayKey(now)) return gettext("Today");
+  if (dayKey(date) === dayKey(yesterday)) return gettext("Yesterday");
+  const options = { weekday: "long", month: "long", day: "numeric" };
+  if (date.getFullYear() !== now.getFullYear()) options.year = "numeric";
+  return format("date", options).format(date);
+}
+
+// A message's time: "now", "2 min ago" within the hour, then its clock time (the day is
+// in the separator above it). Redrawn each minute by the message list.
+export function relativeTime(iso, now = Date.now()) {
+  const minutes = Math.floor((now - new Date(iso).getTime()) / 60_000);
+  const relative = format("relative", { numeric: "auto", style: "short" });
+  if (minutes <= 0 && minutes > -2) return relative.format(0, "second"); // "now" (clocks differ a little)
+  if (minutes > 0 && minutes < 60) return relative.format(-minutes, "minute");
+  return format("date", CLOCK).format(new Date(iso));
 }
 
 export function showError(el, error) {

@@ -4,6 +4,7 @@
 import { boot } from "../app.js";
 import { Code } from "../codes.js";
 import { $, h, showError } from "../dom.js";
+import { gettext, interpolate, language } from "../i18n.js";
 import { fillMessage } from "../room/render.js";
 import { ApiError, identity } from "../identity.js";
 import { openLightbox, thumbnail } from "../media.js";
@@ -27,11 +28,12 @@ const view = {
   onReact: (message, emoji, on) => composer.react(message, emoji, on),
   onOpen: (attachment, opener) => openLightbox(attachment, opener),
   onStale: (message) => timeline.refresh(message).catch(() => {}),
+  onNotice: (text) => ($("#mod-notice").textContent = text),
 };
 const timeline = new Timeline({
   state,
   view,
-  els: { scroller: $("#scroller"), list: $("#messages"), pill: $("#new-pill"), status: $("#history-status") },
+  els: { scroller: $("#scroller"), list: $("#messages"), pill: $("#new-pill"), status: $("#history-status"), announcer: $("#announcer") },
   onLive: () => {
     markRead();
     updateSeen();
@@ -54,6 +56,7 @@ const composer = new Composer({
     tray: $("#tray"),
     dropZone: $(".room"),
     lock: $("#composer-lock"),
+    counter: $("#body-counter"),
   },
 });
 view.blocked = new Set();
@@ -70,6 +73,8 @@ Object.assign(
   }),
 );
 const typists = new Map(); // display name -> timer clearing it
+// Live: joined, past the replay (replayed messages are shown, never announced).
+let live = false;
 
 // --- presence, typing, reads ---------------------------------------------------------------
 
@@ -82,6 +87,7 @@ function showPresence({ online, users }) {
 
 // Disconnected: who is here is unknown until the room is joined again.
 function presenceStale() {
+  live = false;
   $(".presence").classList.add("stale");
   $("#online").textContent = "—";
   for (const timer of typists.values()) clearTimeout(timer);
@@ -91,7 +97,9 @@ function presenceStale() {
 
 function showTyping() {
   const names = [...typists.keys()];
-  $("#typing").textContent = names.length === 0 ? "" : names.length === 1 ? `${names[0]} is typing…` : `${names.join(", ")} are typing…`;
+  const list = new Intl.ListFormat(language(), { type: "conjunction" }).format(names);
+  $("#typing").textContent =
+    names.length === 0 ? "" : names.length === 1 ? interpolate(gettext("%(name)s is typing…"), { name: names[0] }) : interpolate(gettext("%(names)s are typing…"), { names: list });
 }
 
 function markRead() {
@@ -113,11 +121,20 @@ function updateSeen() {
 
 // --- wiring --------------------------------------------------------------------------------
 
-socket.on("message", ({ message }) => timeline.apply(message));
+socket.on("message", ({ message }) => {
+  // A message from someone typing ends their "is typing…" (a new one, not an edit).
+  const typing = typists.get(message.author.display_name);
+  if (typing !== undefined && message.room === roomId && !state.shown.has(message.id)) {
+    clearTimeout(typing);
+    typists.delete(message.author.display_name);
+    showTyping();
+  }
+  timeline.apply(message, { announce: live && !state.shown.has(message.id) });
+});
 socket.on("ack", ({ message }) => timeline.apply(message));
 socket.on("error", (error) => {
   if (error.ref && state.pending.has(error.ref)) return; // the socket resends it, or reports it failed
-  if (error.code === Code.NOT_FOUND && !socket.isJoined(roomId)) $("#history-status").textContent = "This room does not exist.";
+  if (error.code === Code.NOT_FOUND && !socket.isJoined(roomId)) $("#history-status").textContent = gettext("This room does not exist.");
   else showError($("#composer-error"), error);
 });
 socket.on("status", (status) => {
@@ -135,12 +152,13 @@ socket.on("room", ({ room: changed }) => {
 });
 socket.on("left", ({ room, reason }) => {
   if (room !== roomId || reason !== "kicked") return;
-  composer.lock("Staff removed you from this room and muted you", { until: Date.now() + 600_000, kind: "muted" });
+  composer.lock(gettext("Staff removed you from this room and muted you"), { until: Date.now() + 600_000, kind: "muted" });
   // Still readable (a public room is, over HTTP too); the mute keeps them quiet.
   socket.join(roomId, Math.max(0, ...[...state.shown.values()].map(({ data }) => data.rev)));
 });
 socket.on("joined", (joined) => {
   if (joined.room !== roomId) return;
+  live = true;
   showPresence(joined);
   markRead();
 });
@@ -167,21 +185,21 @@ socket.on("reset", ({ room }) => room === roomId && timeline.loadLatest());
 socket.on("removed", ({ room }) => {
   if (room !== roomId) return;
   composer.hide();
-  $("#history-status").textContent = "This conversation was removed after a long silence.";
+  $("#history-status").textContent = gettext("This conversation was removed after a long silence.");
 });
 
 let room;
 try {
   room = await identity.api("GET", `/api/rooms/${roomId}/`);
 } catch (error) {
-  $("#room-title").textContent = error instanceof ApiError && error.status === 404 ? "Room not found" : "Could not open the room";
+  $("#room-title").textContent = error instanceof ApiError && error.status === 404 ? gettext("Room not found") : gettext("Could not open the room");
   $("#room-missing").hidden = false; // a way back (a room that does not exist is a 404 page; this is one not mine to see)
   composer.hide();
   throw error;
 }
 state.room = room;
 document.title = `${room.peer ? room.peer.display_name : room.name} · Realtime Chat`;
-$("#room-title").textContent = room.kind === "direct" ? (room.peer ? room.peer.display_name : "Conversation") : room.name;
+$("#room-title").textContent = room.kind === "direct" ? (room.peer ? room.peer.display_name : gettext("Conversation")) : room.name;
 if (room.kind === "direct" && room.listing) showListingCard(room.listing, room.peer);
 setupMute(room);
 
@@ -195,8 +213,8 @@ function showListingCard(listing, peer) {
       "span",
       { class: "listing-text" },
       h("span", { class: "card-title" }, listing.title),
-      h("span", { class: `status ${listing.status}` }, listing.status === "lent" ? "Lent" : "Available"),
-      h("span", { class: "muted" }, peer ? `with ${peer.display_name}` : ""),
+      h("span", { class: `status ${listing.status}` }, listing.status === "lent" ? gettext("Lent") : gettext("Available")),
+      h("span", { class: "muted" }, peer ? interpolate(gettext("with %(name)s"), { name: peer.display_name }) : ""),
     ),
   );
   card.hidden = false;
@@ -207,7 +225,7 @@ function setupMute(current) {
   const button = $("#mute");
   let muted = Boolean(current.muted);
   const show = () => {
-    button.textContent = muted ? "Unmute notifications" : "Mute notifications";
+    button.textContent = muted ? gettext("Unmute notifications") : gettext("Mute notifications");
     button.setAttribute("aria-pressed", String(muted));
     button.hidden = false;
   };
@@ -238,7 +256,7 @@ function setupSlowMode() {
       state.room.slow_mode = changed.slow_mode;
       showRoomState();
     } catch (error) {
-      $("#mod-notice").textContent = `Could not change slow mode: ${error.detail || error}`;
+      $("#mod-notice").textContent = interpolate(gettext("Could not change slow mode: %(reason)s"), { reason: error.detail || error });
     } finally {
       select.disabled = false;
     }
@@ -248,13 +266,20 @@ function setupSlowMode() {
 
 function showRoomState() {
   const current = state.room;
-  const about = current.kind === "direct" ? (current.listing ? `About: ${current.listing.title}` : "About a listing that was removed") : "Public room";
-  $("#room-sub").textContent = current.slow_mode ? `${about} · slow mode: one message every ${formatWait(current.slow_mode)}` : about;
+  const about =
+    current.kind === "direct"
+      ? current.listing
+        ? interpolate(gettext("About: %(title)s"), { title: current.listing.title })
+        : gettext("About a listing that was removed")
+      : gettext("Public room");
+  $("#room-sub").textContent = current.slow_mode
+    ? interpolate(gettext("%(about)s · slow mode: one message every %(wait)s"), { about, wait: formatWait(current.slow_mode) })
+    : about;
   if (current.is_closed) {
     composer.hide();
-    $("#history-status").textContent = "This room is closed.";
+    $("#history-status").textContent = gettext("This room is closed.");
   }
-  if (current.blocked) composer.lock("You and this person have blocked one another; messages cannot be sent.", { kind: "blocked" });
+  if (current.blocked) composer.lock(gettext("You and this person have blocked one another; messages cannot be sent."), { kind: "blocked" });
   else composer.unlock("blocked");
   const select = $("#slow-mode");
   if (![...select.options].some((option) => Number(option.value) === current.slow_mode)) {
@@ -276,6 +301,7 @@ if (openAt) {
   await timeline.openAt(openAt.seq, openAt.id);
 } else {
   cursor = await timeline.loadLatest();
+  await timeline.markUnread(room.unread); // opens at the first unread message
 }
 socket.join(roomId, cursor);
 updateSeen();

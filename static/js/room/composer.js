@@ -7,14 +7,19 @@
 import { Code } from "../codes.js";
 import { limits } from "../config.js";
 import { h, ready, showError } from "../dom.js";
+import { gettext, interpolate, ngettext } from "../i18n.js";
 import { fitted, uploadFile } from "../media.js";
 import { formatWait } from "./moderation.js";
 import { fillMessage, markFailed, renderPending } from "./render.js";
 
 const ATTACHMENTS_MAX = 4; // PROTOCOL.md: a message has at most 4
+const COUNTER_FROM = 0.8; // the character counter shows from this share of the limit
+
+// Characters as the server counts them (code points, not UTF-16 units).
+const lengthOf = (text) => [...text].length;
 
 export class Composer {
-  // els: { form, input, error, notice, replyBar, mentionList, attach, files, tray, dropZone, lock }
+  // els: { form, input, error, notice, replyBar, mentionList, attach, files, tray, dropZone, lock, counter }
   constructor({ state, socket, timeline, view, els }) {
     this.state = state;
     this.socket = socket;
@@ -36,10 +41,14 @@ export class Composer {
       } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.send();
+      } else if (event.key === "ArrowUp" && !els.input.value && !event.isComposing && !event.shiftKey) {
+        // Up in an empty composer edits my last message (as Slack and Discord do).
+        if (this.editLast()) event.preventDefault();
       }
     });
     els.input.addEventListener("input", () => {
       this.#typed();
+      this.#count();
       this.mentions.update();
     });
     socket.on("failed", (frame) => {
@@ -72,7 +81,7 @@ export class Composer {
       } else {
         const seconds = Math.ceil((until - Date.now()) / 1000);
         if (seconds <= 0) return this.unlock(kind);
-        lock.textContent = `${reason} — ${formatWait(seconds)} left`;
+        lock.textContent = interpolate(gettext("%(reason)s — %(wait)s left"), { reason, wait: formatWait(seconds) });
       }
       lock.hidden = false;
     };
@@ -95,14 +104,40 @@ export class Composer {
 
   #refused(frame) {
     if (frame.code === Code.MUTED) {
-      this.lock("Staff muted you in this room", { until: Date.now() + (frame.retry_after || 60) * 1000, kind: "muted" });
+      this.lock(gettext("Staff muted you in this room"), { until: Date.now() + (frame.retry_after || 60) * 1000, kind: "muted" });
     } else if (frame.code === Code.BLOCKED) {
-      this.lock("You and this person have blocked one another; messages cannot be sent.", { kind: "blocked" });
+      this.lock(gettext("You and this person have blocked one another; messages cannot be sent."), { kind: "blocked" });
     }
   }
 
   focus() {
     this.els.input.focus();
+  }
+
+  // How long the text is against the limit: shown near it, and what is over it said plainly
+  // (nothing is cut: the text stays as typed or pasted, and Send refuses it).
+  #count() {
+    const { input, counter } = this.els;
+    if (!counter) return;
+    const length = lengthOf(input.value.trim());
+    const over = length - limits.bodyMax;
+    counter.hidden = length < limits.bodyMax * COUNTER_FROM;
+    counter.classList.toggle("over", over > 0);
+    counter.textContent =
+      over > 0
+        ? interpolate(ngettext("%(count)s character over the limit of %(max)s", "%(count)s characters over the limit of %(max)s", over), { count: over, max: limits.bodyMax })
+        : interpolate(gettext("%(count)s / %(max)s"), { count: length, max: limits.bodyMax });
+    input.setAttribute("aria-invalid", String(over > 0));
+  }
+
+  // Edit my newest message shown (Up in an empty composer); false if there is none.
+  editLast() {
+    const mine = [...this.state.shown.values()]
+      .filter(({ data }) => this.state.isMine(data) && !data.deleted)
+      .sort((a, b) => b.data.seq - a.data.seq)[0];
+    if (!mine) return false;
+    this.startEdit(mine.el, mine.data);
+    return true;
   }
 
   send() {
@@ -111,17 +146,28 @@ export class Composer {
     showError(error, null);
     const uploads = this.state.uploads;
     if (uploads.some((item) => item.status === "uploading")) {
-      showError(error, { detail: "Wait for the images to finish uploading." });
+      showError(error, { detail: gettext("Wait for the images to finish uploading.") });
       return;
     }
     if (uploads.some((item) => item.status === "failed")) {
-      showError(error, { detail: "An image did not upload: retry or remove it." });
+      showError(error, { detail: gettext("An image did not upload: retry or remove it.") });
       return;
     }
     const attachments = uploads.map((item) => item.attachment);
     if (!body && !attachments.length) return;
-    if (body.length > limits.bodyMax) {
-      showError(error, { detail: `A message has at most ${limits.bodyMax} characters.` });
+    if (lengthOf(body) > limits.bodyMax) {
+      const over = lengthOf(body) - limits.bodyMax;
+      showError(error, {
+        detail: interpolate(
+          ngettext(
+            "Not sent: a message has at most %(max)s characters, this one has %(count)s character too many. Shorten it or split it in two.",
+            "Not sent: a message has at most %(max)s characters, this one has %(count)s too many. Shorten it or split it in two.",
+            over,
+          ),
+          { max: limits.bodyMax, count: over },
+        ),
+      });
+      this.#count();
       return;
     }
     const clientId = crypto.randomUUID();
@@ -131,6 +177,8 @@ export class Composer {
     this.timeline.addPending(el);
     input.value = "";
     input.style.height = "";
+    this.retype = true; // the message ends my "typing…" for the others: the next key says it again
+    this.#count();
     this.mentions.close();
     this.replyTo(null);
     for (const item of uploads) this.#forget(item, { revoke: true });
@@ -189,15 +237,15 @@ export class Composer {
   addFiles(files) {
     const room = ATTACHMENTS_MAX - this.state.uploads.length;
     const images = files.filter((file) => file.type.startsWith("image/"));
-    if (images.length < files.length) showError(this.els.error, { detail: "Only images can be attached." });
-    if (images.length > room) showError(this.els.error, { detail: `A message has at most ${ATTACHMENTS_MAX} images.` });
+    if (images.length < files.length) showError(this.els.error, { detail: gettext("Only images can be attached.") });
+    if (images.length > room) showError(this.els.error, { detail: interpolate(gettext("A message has at most %(count)s images."), { count: ATTACHMENTS_MAX }) });
     for (const file of images.slice(0, Math.max(0, room))) this.#upload({ file, preview: URL.createObjectURL(file) });
   }
 
   #upload(item) {
-    const bar = h("progress", { max: 100, value: 0, "aria-label": `Uploading ${item.file.name}` });
+    const bar = h("progress", { max: 100, value: 0, "aria-label": interpolate(gettext("Uploading %(name)s"), { name: item.file.name }) });
     const status = h("span", { class: "upload-state", role: "status" });
-    const remove = h("button", { type: "button", class: "link", "aria-label": `Remove ${item.file.name}`, onclick: () => this.#forget(item, { revoke: true }) }, "Remove");
+    const remove = h("button", { type: "button", class: "link", "aria-label": interpolate(gettext("Remove %(name)s"), { name: item.file.name }), onclick: () => this.#forget(item, { revoke: true }) }, gettext("Remove"));
     const preview = h("img", { src: item.preview, alt: item.file.name, width: 64, height: 64 });
     item.el ??= h("li", { class: "upload" });
     item.el.replaceChildren(preview, bar, status, remove);
@@ -217,7 +265,7 @@ export class Composer {
         const size = fitted(attachment.width, attachment.height, 64);
         Object.assign(preview, size);
         bar.remove();
-        status.textContent = "ready";
+        status.textContent = gettext("ready");
         item.el.classList.add("done");
       },
       (error) => {
@@ -225,10 +273,10 @@ export class Composer {
         item.status = "failed";
         item.el.classList.add("failed");
         bar.remove();
-        status.textContent = `not uploaded: ${error.detail || error}`;
+        status.textContent = interpolate(gettext("not uploaded: %(reason)s"), { reason: error.detail || error });
         // Retrying helps with a lost connection, never with a file the server refused.
         const final = [Code.UNSUPPORTED_MEDIA, Code.TOO_LARGE].includes(error.code);
-        if (!final) remove.before(h("button", { type: "button", class: "link", onclick: () => this.#upload(item) }, "Retry"));
+        if (!final) remove.before(h("button", { type: "button", class: "link", onclick: () => this.#upload(item) }, gettext("Retry")));
       },
     );
   }
@@ -248,10 +296,10 @@ export class Composer {
         "li",
         { class: "upload done" },
         h("img", { src: attachment.thumb_url, alt: attachment.name, ...fitted(attachment.width, attachment.height, 64) }),
-        h("span", { class: "upload-state" }, "ready"),
+        h("span", { class: "upload-state" }, gettext("ready")),
       );
       const item = { file: null, el, status: "done", attachment };
-      el.append(h("button", { type: "button", class: "link", onclick: () => this.#forget(item, { revoke: false }) }, "Remove"));
+      el.append(h("button", { type: "button", class: "link", onclick: () => this.#forget(item, { revoke: false }) }, gettext("Remove")));
       this.state.uploads.push(item);
       this.els.tray.append(el);
     }
@@ -292,7 +340,9 @@ export class Composer {
         notice.hidden = true;
         return;
       }
-      notice.textContent = this.state.room?.slow_mode ? `slow mode — next send in ${seconds} s` : `sending too fast — ${seconds} s`;
+      notice.textContent = this.state.room?.slow_mode
+        ? interpolate(gettext("slow mode — next send in %(seconds)s s"), { seconds })
+        : interpolate(gettext("sending too fast — %(seconds)s s"), { seconds });
       notice.hidden = false;
     };
     tick();
@@ -303,39 +353,66 @@ export class Composer {
     const { input } = this.els;
     input.style.height = "";
     input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
-    if (Date.now() - this.lastTyping > limits.typingInterval * 1000 && input.value.trim()) {
+    const say = () => {
       this.lastTyping = Date.now();
+      this.retype = false;
       this.socket.request({ type: "typing", room: this.state.id });
+    };
+    const wait = this.lastTyping + limits.typingInterval * 1000 - Date.now();
+    if (!input.value.trim()) return;
+    if (wait < 0) {
+      say();
+    } else if (this.retype && !this.retypeTimer) {
+      // Typing again right after a send: the server takes one `typing` per interval, so say
+      // it as soon as the interval since the last one is over.
+      this.retypeTimer = setTimeout(() => {
+        this.retypeTimer = null;
+        if (input.value.trim()) say();
+      }, wait + 50);
     }
   }
 
+  // Edit in place: Enter saves, Shift+Enter a new line, Esc cancels; either way the focus
+  // goes back to the composer. Over the limit is refused, saying why (nothing is cut).
   startEdit(el, message) {
-    const redraw = () => fillMessage(el, this.state.shown.get(message.id).data, this.view);
-    const area = h("textarea", { class: "edit", rows: 2, maxlength: limits.bodyMax });
+    const done = () => {
+      fillMessage(el, this.state.shown.get(message.id).data, this.view);
+      this.focus();
+    };
+    const area = h("textarea", { class: "edit", rows: 2, "aria-label": gettext("Edit the message") });
+    const why = h("p", { class: "form-error edit-error", role: "alert" });
     area.value = message.body;
     const save = () => {
       const body = area.value.trim();
+      if (lengthOf(body) > limits.bodyMax) {
+        why.textContent = interpolate(gettext("Not saved: a message has at most %(max)s characters."), { max: limits.bodyMax });
+        return;
+      }
       if (body && body !== message.body) this.socket.request({ type: "edit", message: message.id, body });
-      redraw();
+      done();
     };
     area.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         save();
       } else if (event.key === "Escape") {
-        redraw();
+        event.preventDefault();
+        done();
       }
     });
     el.querySelector(".body").replaceWith(area);
+    area.after(why);
     el.querySelector(".actions").replaceChildren(
-      h("button", { type: "button", class: "link", onclick: save }, "Save"),
-      h("button", { type: "button", class: "link", onclick: redraw }, "Cancel"),
+      h("button", { type: "button", class: "link", onclick: save }, gettext("Save")),
+      h("button", { type: "button", class: "link", onclick: done }, gettext("Cancel")),
     );
+    el.classList.add("editing");
     area.focus();
+    area.setSelectionRange(area.value.length, area.value.length);
   }
 
   remove(message) {
-    if (confirm("Delete this message for everyone?")) this.socket.request({ type: "delete", message: message.id });
+    if (confirm(gettext("Delete this message for everyone?"))) this.socket.request({ type: "delete", message: message.id });
   }
 }
 

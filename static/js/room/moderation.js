@@ -3,15 +3,16 @@
 // API; what it changes comes back live (a deleted message, a `room` frame, a refusal).
 
 import { h } from "../dom.js";
+import { gettext, interpolate } from "../i18n.js";
 import { identity } from "../identity.js";
 import { fillMessage } from "./render.js";
 
 export const REASONS = [
-  ["spam", "Spam"],
-  ["harassment", "Harassment"],
-  ["scam", "Scam"],
-  ["inappropriate", "Inappropriate"],
-  ["other", "Other"],
+  ["spam", gettext("Spam")],
+  ["harassment", gettext("Harassment")],
+  ["scam", gettext("Scam")],
+  ["inappropriate", gettext("Inappropriate")],
+  ["other", gettext("Other")],
 ];
 
 export async function loadBlocked() {
@@ -32,49 +33,50 @@ export function moderationView({ state, view, roomId, redraw, notice }) {
       notice(done);
       return true;
     } catch (error) {
-      notice(`Could not do that: ${error.detail || error}`);
+      notice(interpolate(gettext("Could not do that: %(reason)s"), { reason: error.detail || error }));
       return false;
     }
   };
   return {
     onReport(el, message) {
-      const select = h("select", { "aria-label": "Reason" }, ...REASONS.map(([value, label]) => h("option", { value }, label)));
-      const note = h("input", { type: "text", maxlength: 500, placeholder: "Note (optional)", "aria-label": "Note" });
+      const select = h("select", { "aria-label": gettext("Reason") }, ...REASONS.map(([value, label]) => h("option", { value }, label)));
+      const note = h("input", { type: "text", maxlength: 500, placeholder: gettext("Note (optional)"), "aria-label": gettext("Note") });
       const form = h(
         "form",
         { class: "report-form" },
         select,
         note,
-        h("button", { type: "submit" }, "Send report"),
-        h("button", { type: "button", class: "link", onclick: () => fillMessage(el, state.shown.get(message.id).data, view) }, "Cancel"),
+        h("button", { type: "submit" }, gettext("Send report")),
+        h("button", { type: "button", class: "link", onclick: () => fillMessage(el, state.shown.get(message.id).data, view) }, gettext("Cancel")),
       );
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
-        await act("POST", "/api/reports/", { message: message.id, reason: select.value, note: note.value }, "Thanks — staff will look at it.");
+        await act("POST", "/api/reports/", { message: message.id, reason: select.value, note: note.value }, gettext("Thanks — staff will look at it."));
         fillMessage(el, state.shown.get(message.id).data, view);
       });
       el.querySelector(".actions").replaceChildren(form);
       select.focus();
     },
     async onBlock(user) {
-      if (!confirm(`Block ${user.display_name}? You will not see their messages or hear from them.`)) return;
-      if (!(await act("POST", "/api/blocks/", { user: user.id }, `You blocked ${user.display_name}.`))) return;
+      if (!confirm(interpolate(gettext("Block %(name)s? You will not see their messages or hear from them."), { name: user.display_name }))) return;
+      if (!(await act("POST", "/api/blocks/", { user: user.id }, interpolate(gettext("You blocked %(name)s."), { name: user.display_name })))) return;
       view.blocked.add(user.id);
       redraw();
     },
     onMute(message, seconds) {
       const minutes = Math.round(seconds / 60);
-      act("POST", `/api/rooms/${roomId}/mutes/`, { user: message.author.id, seconds }, `Muted ${message.author.display_name} here for ${minutes >= 60 ? `${minutes / 60} h` : `${minutes} min`}.`);
+      const wait = minutes >= 60 ? interpolate(gettext("%(hours)s h"), { hours: minutes / 60 }) : interpolate(gettext("%(minutes)s min"), { minutes });
+      act("POST", `/api/rooms/${roomId}/mutes/`, { user: message.author.id, seconds }, interpolate(gettext("Muted %(name)s here for %(wait)s."), { name: message.author.display_name, wait }));
     },
     onKick(message) {
-      act("POST", `/api/rooms/${roomId}/kick/`, { user: message.author.id }, `Removed ${message.author.display_name} from the room (muted 10 minutes).`);
+      act("POST", `/api/rooms/${roomId}/kick/`, { user: message.author.id }, interpolate(gettext("Removed %(name)s from the room (muted 10 minutes)."), { name: message.author.display_name }));
     },
   };
 }
 
 export function formatWait(seconds) {
-  if (seconds < 90) return `${seconds} s`;
+  if (seconds < 90) return interpolate(gettext("%(seconds)s s"), { seconds });
   const minutes = Math.ceil(seconds / 60);
-  if (minutes < 90) return `${minutes} min`;
-  return `${Math.round(minutes / 60)} h`;
+  if (minutes < 90) return interpolate(gettext("%(minutes)s min"), { minutes });
+  return interpolate(gettext("%(hours)s h"), { hours: Math.round(minutes / 60) });
 }
