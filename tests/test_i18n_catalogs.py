@@ -51,6 +51,7 @@ ALLOWED = {
     "Realtime Chat",
     "chat.v1",
     "JSON",
+    "English",  # a language's own name in the language menu (next to 한국어): never translated
 }
 
 # ---------------------------------------------------------------------------------------------
