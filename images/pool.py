@@ -38,7 +38,7 @@ from chatsite.foundation.errors import ChatError, TooLarge, Unavailable, Unsuppo
 from images import processing
 from images.processing import Processed, Refused
 
-NICE = 10  # added to the server's niceness in each worker: ~1/10 of its CPU weight
+NICE = 19  # the lowest priority: when the server wants the core, a worker gets ~1/70 of it
 WAIT_SECONDS = 60.0
 RETRY_AFTER = 5  # seconds, with a 503: a few images' processing
 
