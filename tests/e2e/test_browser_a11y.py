@@ -57,7 +57,7 @@ def show(page: Page, world: World, name: str) -> None:
     elif name == "warning":  # the guest warning before "Log out" (cancelled afterwards)
         open_page(page, world, "lobby")
         page.locator(".account summary").click()
-        page.get_by_role("button", name="Log out").click()
+        page.locator("#logout").click()  # "Log out" or "로그아웃"
         expect(page.locator("#guest-warning")).to_be_visible()
     else:
         open_page(page, world, name)
