@@ -93,6 +93,9 @@ class _Shard(RedisSingleShardConnection):
             queue.put_nowait(_LOST)
 
 
+UNSUBSCRIBE_TIMEOUT = 2.0  # seconds a cancelled receiver waits to unsubscribe its channel
+
+
 class _LoopLayer(RedisPubSubLoopLayer):
     def __init__(self, hosts: Any = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(hosts, *args, **kwargs)
@@ -109,8 +112,9 @@ class _LoopLayer(RedisPubSubLoopLayer):
         except (TimeoutError, asyncio.CancelledError, GeneratorExit):
             if channel in self.channels:
                 del self.channels[channel]
-                try:
-                    await self._get_shard(channel).unsubscribe(channel)
+                try:  # bounded: with Redis away this would wait for it forever
+                    async with asyncio.timeout(UNSUBSCRIBE_TIMEOUT):
+                        await self._get_shard(channel).unsubscribe(channel)
                 except BaseException:
                     log.exception("channel layer: unsubscribing %s failed", channel)
             raise
