@@ -5,7 +5,6 @@ import time
 import urllib.request
 import uuid
 
-import psycopg
 import pytest
 
 from tests.e2e.site import general_room, guest, http, migrate, recv, send, site_env, ws_open
@@ -16,10 +15,7 @@ from tests.servers import start_daphne, start_postgres
 def pg_site(tmp_path):
     server = start_postgres()  # its own: this test stops it
     name = f"outage_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(
-        host="127.0.0.1", port=server.port, user="postgres", dbname="postgres", autocommit=True
-    ) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
+    server.create_database(name)
     env = site_env(
         tmp_path,
         DATABASE_URL=f"postgres://postgres@127.0.0.1:{server.port}/{name}",

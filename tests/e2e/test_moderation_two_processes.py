@@ -9,7 +9,6 @@ import subprocess
 import sys
 import uuid
 
-import psycopg
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -24,14 +23,7 @@ CAP = 3
 def cluster(postgres_server, redis_server, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("modcluster")
     name = f"mod_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(
-        host="127.0.0.1",
-        port=postgres_server.port,
-        user="postgres",
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    postgres_server.create_database(name)
     env = site_env(
         tmp,
         DATABASE_URL=f"postgres://postgres@127.0.0.1:{postgres_server.port}/{name}",

@@ -9,7 +9,6 @@ import sys
 import time
 import uuid
 
-import psycopg
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -34,14 +33,7 @@ KINDS = ("uvicorn", "daphne")
 def cluster(postgres_server, redis_server, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cluster")
     name = f"cluster_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(
-        host="127.0.0.1",
-        port=postgres_server.port,
-        user="postgres",
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    postgres_server.create_database(name)
     env = site_env(
         tmp,
         DATABASE_URL=f"postgres://postgres@127.0.0.1:{postgres_server.port}/{name}",
