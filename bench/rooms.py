@@ -32,30 +32,47 @@ WARM = 100  # sockets joined before the memory baseline
 BATCH = 250  # sockets opened at once
 
 
-async def measure(stack: Stack, rooms: int, duration: float) -> dict:
-    pairs = stack.seed("direct", rooms)["result"]
-    acked: dict[str, float] = {}  # client_id -> ack latency
-    delivered: dict[str, float] = {}  # client_id -> delivery latency at the peer
-    sent_at: dict[str, int] = {}
+class Tally:
+    """By ``client_id``: when each send was written, its ack latency, and its delivery latency
+    at each of the room's other members (ms), from the frames every member's socket reads."""
 
-    def member(me: int):  # type: ignore[no-untyped-def]
+    def __init__(self) -> None:
+        self.sent_at: dict[str, int] = {}
+        self.acked: dict[str, float] = {}
+        self.delivered: dict[str, list[float]] = {}
+
+    def send(self, sock: ChatSocket, room: int, client_id: str, body: str) -> None:
+        self.sent_at[client_id] = time.monotonic_ns()
+        sock.send({"type": "send", "room": room, "body": body, "client_id": client_id})
+
+    def listener(self, me: int):  # type: ignore[no-untyped-def]
         def on_frame(frame: Frame) -> None:
             kind = frame["type"]
             if kind == "ack":
                 client_id = frame["client_id"]
-                acked[client_id] = (time.monotonic_ns() - sent_at[client_id]) / 1e6
+                self.acked[client_id] = (time.monotonic_ns() - self.sent_at[client_id]) / 1e6
             elif kind == "message" and frame["message"]["author"]["id"] != me:
                 client_id = frame["message"]["client_id"]
-                if client_id in sent_at:
-                    delivered[client_id] = (time.monotonic_ns() - sent_at[client_id]) / 1e6
+                if client_id in self.sent_at:
+                    latency = (time.monotonic_ns() - self.sent_at[client_id]) / 1e6
+                    self.delivered.setdefault(client_id, []).append(latency)
 
         return on_frame
+
+    def delivery_ms(self) -> list[float]:
+        return [latency for latencies in self.delivered.values() for latency in latencies]
+
+
+async def measure(stack: Stack, rooms: int, duration: float) -> dict:
+    pairs = stack.seed("direct", rooms)["result"]
+    tally = Tally()
+    sent_at, acked, delivered = tally.sent_at, tally.acked, tally.delivered
 
     sockets = []
     for pair in pairs:
         for role in ("owner", "borrower"):
             person = pair[role]
-            sock = await open_socket(stack.urls[0], person["access"], member(person["id"]))
+            sock = await open_socket(stack.urls[0], person["access"], tally.listener(person["id"]))
             await join(sock, pair["room"])
             sockets.append((sock, pair["room"], person["id"]))
 
@@ -64,9 +81,7 @@ async def measure(stack: Stack, rooms: int, duration: float) -> dict:
         start = time.monotonic()
         n = 0
         while time.monotonic() - start < duration:
-            client_id = f"{me}-{n}"
-            sent_at[client_id] = time.monotonic_ns()
-            sock.send({"type": "send", "room": room, "body": f"hello {n}", "client_id": client_id})
+            tally.send(sock, room, f"{me}-{n}", f"hello {n}")
             n += 1
             await asyncio.sleep(start + n - time.monotonic())
 
@@ -78,7 +93,7 @@ async def measure(stack: Stack, rooms: int, duration: float) -> dict:
         await asyncio.sleep(0.05)
     for sock, _, _ in sockets:
         sock.close()
-    ack_ms, delivery_ms = list(acked.values()), list(delivered.values())
+    ack_ms, delivery_ms = list(acked.values()), tally.delivery_ms()
     return {
         "rooms": rooms,
         "sockets": len(sockets),
@@ -98,23 +113,8 @@ async def measure_public(stack: Stack, rooms: int, per_room: int, duration: floa
     room_ids = stack.seed("public", rooms)["result"]
     people = stack.seed("users", rooms)["result"]  # as many guests as rooms: each in per_room
     pid = stack.workers[0].pid
-    sent_at: dict[str, int] = {}
-    acked: dict[str, float] = {}
-    delivered: dict[str, list[float]] = {}  # client_id -> latencies at the room's others
-
-    def member(me: int):  # type: ignore[no-untyped-def]
-        def on_frame(frame: Frame) -> None:
-            kind = frame["type"]
-            if kind == "ack":
-                client_id = frame["client_id"]
-                acked[client_id] = (time.monotonic_ns() - sent_at[client_id]) / 1e6
-            elif kind == "message" and frame["message"]["author"]["id"] != me:
-                client_id = frame["message"]["client_id"]
-                if client_id in sent_at:
-                    latency = (time.monotonic_ns() - sent_at[client_id]) / 1e6
-                    delivered.setdefault(client_id, []).append(latency)
-
-        return on_frame
+    tally = Tally()
+    sent_at, acked, delivered = tally.sent_at, tally.acked, tally.delivered
 
     # Room r's members: guests (r + k * rooms / per_room) mod rooms, k < per_room: distinct,
     # and every guest is in per_room rooms.
@@ -127,7 +127,7 @@ async def measure_public(stack: Stack, rooms: int, per_room: int, duration: floa
     members: dict[int, list[tuple[ChatSocket, int]]] = {}
 
     async def seat(room: int, person: dict) -> None:
-        sock = await open_socket(stack.urls[0], person["access"], member(person["id"]))
+        sock = await open_socket(stack.urls[0], person["access"], tally.listener(person["id"]))
         await join(sock, room)
         members.setdefault(room, []).append((sock, person["id"]))
 
@@ -147,9 +147,7 @@ async def measure_public(stack: Stack, rooms: int, per_room: int, duration: floa
         n = 0
         while time.monotonic() - start < duration:
             sock, _ = sockets[n % len(sockets)]
-            client_id = f"{room}-{n}"
-            sent_at[client_id] = time.monotonic_ns()
-            sock.send({"type": "send", "room": room, "body": f"hello {n}", "client_id": client_id})
+            tally.send(sock, room, f"{room}-{n}", f"hello {n}")
             n += 1
             await asyncio.sleep(start + n - time.monotonic())
 
@@ -169,7 +167,7 @@ async def measure_public(stack: Stack, rooms: int, per_room: int, duration: floa
         for sock, _ in sockets:
             sock.abort()
     ack_ms = list(acked.values())
-    delivery_ms = [latency for latencies in delivered.values() for latency in latencies]
+    delivery_ms = tally.delivery_ms()
     return {
         "rooms": rooms,
         "per_room": per_room,
