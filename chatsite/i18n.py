@@ -28,7 +28,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from rest_framework.authentication import SessionAuthentication
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
@@ -59,24 +59,23 @@ def _apply_user_language(request: Request, user: Any) -> None:
     setattr(django_request, USER_LANGUAGE_ATTR, language)
 
 
-class LanguageJWTAuthentication(JWTAuthentication):
+class _AppliesUserLanguage(BaseAuthentication):
+    """Placed before a DRF authentication class: once it has found the user, their settings
+    language becomes the request's."""
+
+    def authenticate(self, request: Request) -> Any:
+        result = super().authenticate(request)
+        if result is not None:
+            _apply_user_language(request, result[0])
+        return result
+
+
+class LanguageJWTAuthentication(_AppliesUserLanguage, JWTAuthentication):
     """simplejwt's bearer authentication; the user's settings language becomes the request's."""
 
-    def authenticate(self, request: Request) -> Any:
-        result = super().authenticate(request)
-        if result is not None:
-            _apply_user_language(request, result[0])
-        return result
 
-
-class LanguageSessionAuthentication(SessionAuthentication):
+class LanguageSessionAuthentication(_AppliesUserLanguage, SessionAuthentication):
     """DRF's session authentication (the admin's staff in the browsable API), likewise."""
-
-    def authenticate(self, request: Request) -> Any:
-        result = super().authenticate(request)
-        if result is not None:
-            _apply_user_language(request, result[0])
-        return result
 
 
 class LanguageJWTScheme(SimpleJWTScheme):
