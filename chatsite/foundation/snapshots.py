@@ -41,6 +41,14 @@ def _keys(kind: str, pk: object) -> tuple[str, str]:
     return f"snap:{kind}:{pk}", f"snap:{kind}:{pk}:v"
 
 
+def _current(found: dict[str, Any], key: str, version_key: str) -> tuple[Any, Any]:
+    """(the snapshot if it was stored under the version now current, else None; that version)."""
+    record, version = found.get(key), found.get(version_key)
+    if isinstance(record, tuple) and len(record) == 2 and record[0] == version:
+        return record[1], version
+    return None, version
+
+
 def snapshot_get(kind: str, pk: object, load: Callable[[], T | None]) -> T | None:
     """The cached snapshot of (``kind``, ``pk``), else ``load()`` (a database read), stored
     for the next reader. ``None`` (no such row) is not stored."""
@@ -50,10 +58,9 @@ def snapshot_get(kind: str, pk: object, load: Callable[[], T | None]) -> T | Non
     except Exception as exc:  # the cache is away: read the database, refuse nothing
         log.warning("snapshot cache unavailable (%s %s): %r", kind, pk, exc)
         return load()
-    record, version = found.get(key), found.get(version_key)
-    if isinstance(record, tuple) and len(record) == 2 and record[0] == version:
-        value: T = record[1]
-        return value
+    hit, version = _current(found, key, version_key)
+    if hit is not None:
+        return hit
     value_loaded = load()  # after the version was read: see the module's docstring
     if value_loaded is not None:
         try:
@@ -70,11 +77,9 @@ async def asnapshot_get(kind: str, pk: object, load: Callable[[], T | None]) -> 
     to that thread (``load`` is a database read)."""
     if isinstance(caches["default"], LocMemCache):
         key, version_key = _keys(kind, pk)
-        found: dict[str, Any] = cache.get_many([key, version_key])
-        record, version = found.get(key), found.get(version_key)
-        if isinstance(record, tuple) and len(record) == 2 and record[0] == version:
-            value: T = record[1]
-            return value
+        hit, _ = _current(cache.get_many([key, version_key]), key, version_key)
+        if hit is not None:
+            return hit
     result: T | None = await database_sync_to_async(snapshot_get)(kind, pk, load)
     return result
 
