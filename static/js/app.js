@@ -2,7 +2,7 @@
 // this tab with its connection banner, and the live unread count on the Inbox link.
 
 import { $, ready, showError } from "./dom.js";
-import { gettext, interpolate, language, ngettext } from "./i18n.js";
+import { formatNumber, gettext, interpolate, language, ngettext } from "./i18n.js";
 import { BannedError, identity } from "./identity.js";
 import { registerServiceWorker, setupHiddenNotifications, setupPushOffer, setupUnread, turnOffPush } from "./notify.js";
 import { roomsOfKind } from "./rooms.js";
@@ -58,7 +58,7 @@ function showMinting() {
       banner.hidden = true;
       return;
     }
-    const percent = new Intl.NumberFormat(language(), { style: "percent" }).format(fraction);
+    const percent = formatNumber(fraction, { style: "percent" });
     $("#banner-text").textContent = interpolate(gettext("Getting you a guest identity… %(percent)s"), { percent });
     $("#banner").dataset.state = "minting";
     banner.hidden = false;

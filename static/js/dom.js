@@ -1,7 +1,7 @@
 // Building the page from data. User text only ever becomes text nodes (never HTML):
 // `h` sets textContent for strings, and `linkified` makes links by creating <a> elements.
 
-import { gettext, language } from "./i18n.js";
+import { formatDate, formatRelative, gettext } from "./i18n.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -34,27 +34,19 @@ export function linkified(text) {
   return frag;
 }
 
-// Times in the page's language (Intl). Formatters are made once: making one costs far more
-// than using it, and a history page formats hundreds of times.
-const formats = new Map();
-function format(kind, options) {
-  const key = `${kind}:${JSON.stringify(options)}`;
-  if (!formats.has(key)) {
-    formats.set(key, kind === "relative" ? new Intl.RelativeTimeFormat(language(), options) : new Intl.DateTimeFormat(language(), options));
-  }
-  return formats.get(key);
-}
+// Times in the page's language, through i18n.js's formatters (each made once: making one
+// costs far more than using it, and a history page formats hundreds of times).
 const CLOCK = { hour: "2-digit", minute: "2-digit" };
 
 // A clock time today, else a short date and time.
 export function timeOf(iso) {
   const date = new Date(iso);
   const sameDay = date.toDateString() === new Date().toDateString();
-  return sameDay ? format("date", CLOCK).format(date) : format("date", { dateStyle: "short", timeStyle: "short" }).format(date);
+  return sameDay ? formatDate(date, CLOCK) : formatDate(date, { dateStyle: "short", timeStyle: "short" });
 }
 
 export function fullTime(iso) {
-  return format("date", { dateStyle: "full", timeStyle: "short" }).format(new Date(iso));
+  return formatDate(iso, { dateStyle: "full", timeStyle: "short" });
 }
 
 // The local day a time falls on, as a key ("2026-11-23"): messages are grouped by it.
@@ -73,17 +65,17 @@ export function dayLabel(iso, now = new Date()) {
   if (dayKey(date) === dayKey(yesterday)) return gettext("Yesterday");
   const options = { weekday: "long", month: "long", day: "numeric" };
   if (date.getFullYear() !== now.getFullYear()) options.year = "numeric";
-  return format("date", options).format(date);
+  return formatDate(date, options);
 }
 
 // A message's time: "now", "2 min ago" within the hour, then its clock time (the day is
 // in the separator above it). Redrawn each minute by the message list.
 export function relativeTime(iso, now = Date.now()) {
   const minutes = Math.floor((now - new Date(iso).getTime()) / 60_000);
-  const relative = format("relative", { numeric: "auto", style: "short" });
-  if (minutes <= 0 && minutes > -2) return relative.format(0, "second"); // "now" (clocks differ a little)
-  if (minutes > 0 && minutes < 60) return relative.format(-minutes, "minute");
-  return format("date", CLOCK).format(new Date(iso));
+  const relative = { numeric: "auto", style: "short" };
+  if (minutes <= 0 && minutes > -2) return formatRelative(0, "second", relative); // "now" (clocks differ a little)
+  if (minutes > 0 && minutes < 60) return formatRelative(-minutes, "minute", relative);
+  return formatDate(iso, CLOCK);
 }
 
 export function showError(el, error) {

@@ -29,7 +29,7 @@ export function language() {
 //   formatNumber(1234)                      -> "1,234"
 //   formatDate(date, { dateStyle: "long" }) -> "November 23, 2026" / "2026년 11월 23일"
 //   formatRelative(-5, "minute")            -> "5 minutes ago" / "5분 전"
-// dom.js timeOf/fullTime use language() too. Pass a Date or an ISO string.
+// dom.js builds its times (timeOf, fullTime, dayLabel, relativeTime) on these. Pass a Date or an ISO string.
 const formatters = new Map();
 
 function formatter(kind, options) {
