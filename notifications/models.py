@@ -1,9 +1,10 @@
 """Notification settings, push subscriptions, and the records that make delivery idempotent.
 
-A ``Notice`` is one message owed to one user; a ``PushDelivery`` is that notice owed to one
-of their browsers; a ``Digest`` is one e-mail listing notices. Each is written, in the same
-transaction as the decision to send, *before* the send: a worker killed mid-send leaves the
-record pending and the task's re-run sends what is pending — and only that.
+A ``RoomDue`` is a room with messages not yet looked at (one delivery task per burst, not
+one per message); a ``Notice`` is one message owed to one user; a ``PushDelivery`` is that
+notice owed to one of their browsers; a ``Digest`` is one e-mail listing notices. Each is
+written, in the same transaction as the decision to send, *before* the send: a worker killed
+mid-send leaves the record pending and the task's re-run sends what is pending — and only that.
 """
 
 from django.conf import settings
@@ -53,6 +54,23 @@ class PushSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"push for {self.user_id}"
+
+
+class RoomDue(models.Model):
+    """A room whose messages from ``first_seq`` on (direct messages, mentions) are still to be
+    looked at for notifications. The send path upserts it in the message's transaction —
+    which holds the row until that commit — and enqueues one task when it creates it; the
+    task removes it when it has looked at everything up to ``last_seq``. A burst of
+    messages to someone offline is one task and one push per (recipient, room)."""
+
+    room = models.OneToOneField(
+        "rooms.ChatRoom", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"room {self.room_id} from {self.first_seq} to {self.last_seq}"
 
 
 class Notice(models.Model):

@@ -7,7 +7,8 @@ success is recorded after that. A worker killed anywhere re-runs the task (``cha
 puts its interrupted tasks back), which finds the records and sends only what is pending.
 The one window left is between the push service's (or SMTP server's) answer and our
 commit of "sent": a few milliseconds in which a kill means one duplicate. Pushes carry a
-``Topic`` so the push service replaces, rather than adds, an undelivered duplicate.
+``Topic`` (the room) so the push service replaces, rather than adds, an undelivered duplicate
+or an older push of the same room.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
@@ -34,6 +35,7 @@ from notifications.models import (
     NotificationSettings,
     PushDelivery,
     PushSubscription,
+    RoomDue,
 )
 from notifications.selectors import user_language, user_language_changed
 from rooms.models import ChatRoom
@@ -211,63 +213,127 @@ def push_unsubscribe(*, user: User, endpoint: object) -> None:
 
 
 def message_stored(message: ChatMessage, room_kind: str, mentioned_user_ids: Sequence[int]) -> None:
-    """In the send's transaction: a direct message or a mention is looked at again after
-    ``CHAT_PUSH_DELAY`` (one row, committed with the message or not at all)."""
+    """In the send's transaction: a direct message or a mention makes its room due to be
+    looked at ``CHAT_PUSH_DELAY`` later. One statement per message — the upsert of the
+    room's ``RoomDue`` row, which also holds that row until the send commits — and, when it
+    starts a burst (the row is new), the task's row: committed with the message or not at
+    all. Messages that follow before the task runs ride on it."""
     if room_kind != ChatRoom.DIRECT and not mentioned_user_ids:
         return
-    from notifications.tasks import deliver_message
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {RoomDue._meta.db_table} (room_id, first_seq, last_seq) "
+            "VALUES (%s, %s, %s) ON CONFLICT (room_id) DO UPDATE SET last_seq = excluded.last_seq "
+            "RETURNING first_seq",
+            [message.room_id, message.seq, message.seq],
+        )
+        (first_seq,) = cursor.fetchone()
+    if first_seq == message.seq:  # the row is new: a burst starts
+        _room_enqueue(room_id=message.room_id)
+
+
+def _room_enqueue(*, room_id: int) -> None:
+    from notifications.tasks import deliver_room
 
     run_after = timezone.now() + timedelta(seconds=settings.CHAT["PUSH_DELAY"])
-    deliver_message.using(run_after=run_after).enqueue(message.pk, list(mentioned_user_ids))
+    deliver_room.using(run_after=run_after).enqueue(room_id)
 
 
 # --- deliveries (run by tasks) ---------------------------------------------------------------
 
 
-def message_deliver(*, message_id: int, mentioned_user_ids: Sequence[int]) -> int:
-    """Decide who is told of a message and tell them; the number of pushes sent.
+def room_deliver(*, room_id: int) -> int:
+    """Decide who is told of a room's due messages and tell them; the number of pushes sent.
 
     Re-running it (a worker killed mid-way) creates nothing twice and sends only what is
     still pending."""
-    message = (
-        ChatMessage.objects.select_related("room__listing", "author").filter(pk=message_id).first()
+    due = RoomDue.objects.filter(room_id=room_id).first()
+    if due is not None:
+        _room_decide(due)
+    return _room_push_pending(room_id=room_id)
+
+
+def _room_decide(due: RoomDue) -> None:
+    """Record what the room's due messages owe — every ``Notice``, and one push per
+    (recipient, browser) for the newest message owed to them — then retire the messages
+    looked at. The reads run before the transaction, which takes the ``RoomDue`` row only
+    to commit: a send in this room waits for that commit at most, never for the reads."""
+    room = ChatRoom.objects.select_related("listing").filter(pk=due.room_id).first()
+    messages = list(
+        ChatMessage.objects.filter(room_id=due.room_id, seq__gte=due.first_seq).order_by("seq")
+        if room is not None
+        else ()
     )
-    if message is None:
-        return 0
+    # Only committed messages are visible, and a room's messages commit in seq order (its
+    # seq is taken under the room's row lock): what was read is everything up to ``upto``.
+    upto = messages[-1].seq if messages else due.first_seq - 1
+    owed = rules.recipients_of(room=room, messages=messages) if room is not None else {}
+    users = set().union(*owed.values()) if owed else set()
+    prefs = {p.user_id: p for p in NotificationSettings.objects.filter(user_id__in=users)}
+    pushable = rules.absent_from_room(room_id=due.room_id, user_ids=users)
+    pushable = {u for u in pushable if u not in prefs or prefs[u].notify_push}
+    subscriptions = list(PushSubscription.objects.filter(user_id__in=pushable))
+    mailable = {u for u in users if _digest_wanted(prefs.get(u))}
+    keep = {s.user_id for s in subscriptions} | mailable
+    newest: dict[int, ChatMessage] = {}  # per user, the newest message owed to them
+    first: dict[int, ChatMessage] = {}
+    for message in messages:
+        for user_id in owed[message.pk]:
+            first.setdefault(user_id, message)
+            newest[user_id] = message
     with transaction.atomic():
-        users = rules.recipients(message=message, mentioned_user_ids=mentioned_user_ids)
-        prefs = {p.user_id: p for p in NotificationSettings.objects.filter(user_id__in=users)}
-        pushable = rules.absent_from_room(room_id=message.room_id, user_ids=users)
-        pushable = {u for u in pushable if u not in prefs or prefs[u].notify_push}
-        subscriptions = list(PushSubscription.objects.filter(user_id__in=pushable))
-        mailable = [u for u in users if _digest_wanted(prefs.get(u))]
-        owed = {s.user_id for s in subscriptions} | set(mailable)
         Notice.objects.bulk_create(
-            [Notice(user_id=u, message_id=message.pk, room_id=message.room_id) for u in owed],
+            [
+                Notice(user_id=u, message_id=m.pk, room_id=due.room_id)
+                for m in messages
+                for u in owed[m.pk]
+                if u in keep
+            ],
             ignore_conflicts=True,
         )
-        notices = dict(
-            Notice.objects.filter(message_id=message.pk, user_id__in=owed).values_list(
-                "user_id", "pk"
+        if subscriptions:
+            pairs = {(u, newest[u].pk) for u in {s.user_id for s in subscriptions}}
+            notices = {
+                (n.user_id, n.message_id): n.pk
+                for n in Notice.objects.filter(
+                    message_id__in={m for _, m in pairs}, user_id__in={u for u, _ in pairs}
+                ).only("pk", "user_id", "message_id")
+            }
+            PushDelivery.objects.bulk_create(
+                [
+                    PushDelivery(notice_id=notices[s.user_id, newest[s.user_id].pk], subscription=s)
+                    for s in subscriptions
+                ],
+                ignore_conflicts=True,
             )
-        )
-        PushDelivery.objects.bulk_create(
-            [PushDelivery(notice_id=notices[s.user_id], subscription=s) for s in subscriptions],
-            ignore_conflicts=True,
-        )
         for user_id in mailable:
-            digest_schedule(user_id=user_id, after=message.created_at)
-    payload = push_payload(message)
-    sent = 0
+            digest_schedule(user_id=user_id, after=first[user_id].created_at)
+        # Retire what was looked at. A send that upserted the row and has not committed yet
+        # holds it: this waits for that commit and then sees its ``last_seq`` past ``upto``,
+        # so the row stays, starting after ``upto``, with a task of its own.
+        if not RoomDue.objects.filter(room_id=due.room_id, last_seq__lte=upto).delete()[0]:
+            RoomDue.objects.filter(room_id=due.room_id).update(first_seq=upto + 1)
+            _room_enqueue(room_id=due.room_id)
+
+
+def _room_push_pending(*, room_id: int) -> int:
+    """Send the room's pushes decided and never tried (the retries have their own task)."""
     pending = (
-        PushDelivery.objects.filter(
-            notice__message_id=message.pk, state=PushDelivery.PENDING, attempts=0
-        )
+        PushDelivery.objects.filter(notice__room_id=room_id, state=PushDelivery.PENDING, attempts=0)
         .select_related("subscription", "notice")
         .order_by("pk")
     )
+    payloads: dict[tuple[int, str], str] = {}  # per (message, language)
+    sent = 0
     for delivery in pending:
-        sent += push_attempt(delivery=delivery, payload=payload)
+        language = user_language(user_id=delivery.notice.user_id)
+        key = (delivery.notice.message_id, language)
+        if key not in payloads:
+            message = ChatMessage.objects.select_related("room__listing", "author").get(
+                pk=delivery.notice.message_id
+            )
+            payloads[key] = push_payload(message, language=language)
+        sent += push_attempt(delivery=delivery, payload=payloads[key])
     return sent
 
 
@@ -321,7 +387,7 @@ def push_attempt(*, delivery: PushDelivery, payload: str | None = None) -> int:
         p256dh=sub.p256dh,
         auth=sub.auth,
         payload=payload,
-        topic=f"m{delivery.notice.message_id}",
+        topic=f"r{delivery.notice.room_id}",  # the newest push of a room replaces older ones
     )
     if outcome is push.Outcome.SENT:
         PushDelivery.objects.filter(pk=delivery.pk).update(
@@ -364,9 +430,7 @@ def push_retry_run(*, delivery_id: int) -> int:
     message = ChatMessage.objects.select_related("room__listing", "author").get(
         pk=delivery.notice.message_id
     )
-    if delivery.notice.user_id not in rules.recipients(
-        message=message, mentioned_user_ids=[delivery.notice.user_id]
-    ):
+    if delivery.notice.user_id not in rules.recipients(message=message):
         PushDelivery.objects.filter(pk=delivery.pk).update(state=PushDelivery.FAILED)
         return 0
     language = user_language(user_id=delivery.notice.user_id)

@@ -7,10 +7,11 @@ from notifications import services
 
 
 @task()
-def deliver_message(message_id: int, mentioned_user_ids: list[int]) -> int:
-    """``CHAT_PUSH_DELAY`` after a direct message or a mention: push it to whoever has not
-    read it and is not in the room; owe it to their next digest."""
-    return services.message_deliver(message_id=message_id, mentioned_user_ids=mentioned_user_ids)
+def deliver_room(room_id: int) -> int:
+    """``CHAT_PUSH_DELAY`` after a direct message or a mention starts a burst in a room:
+    push the newest message owed to whoever has not read it and is not in the room; owe
+    them all to their next digest."""
+    return services.room_deliver(room_id=room_id)
 
 
 @task()

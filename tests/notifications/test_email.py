@@ -190,8 +190,8 @@ def test_a_digest_decided_before_a_crash_is_sent_once_by_the_rerun(smtp, owner, 
     settings.CHAT = {**settings.CHAT, "EMAIL_DELAY": 0.0}
     room = direct_room(listing=ListingFactory(owner=owner), borrower=UserFactory())
     borrower = Membership.objects.get(room=room, role=Membership.BORROWER).user
-    message, _ = message_send(room_id=room.id, author=borrower, body="once", client_id="1")
-    services.message_deliver(message_id=message.id, mentioned_user_ids=[])
+    message_send(room_id=room.id, author=borrower, body="once", client_id="1")
+    services.room_deliver(room_id=room.id)
     decided = services._digest_decide(user_id=owner.id)  # committed; then the "crash"
     assert decided is not None and smtp.messages == []
     assert services.digest_run(user_id=owner.id) == 1  # the re-run

@@ -8,9 +8,16 @@ from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from messaging import ephemeral
+from messaging.models import ChatMessage
 from messaging.services import message_send
-from notifications import services
-from notifications.models import PushDelivery, PushSubscription
+from notifications import rules, services
+from notifications.models import (
+    Notice,
+    NotificationSettings,
+    PushDelivery,
+    PushSubscription,
+    RoomDue,
+)
 from rooms.models import Membership
 from tests.factories import ListingFactory, PublicRoomFactory, UserFactory, direct_room
 from tests.notifications.conftest import run_due_tasks, tasks_pending
@@ -48,7 +55,7 @@ def test_a_direct_message_is_pushed_to_each_browser_of_an_absent_member(push_ser
     subscribe(push_service, owner, "phone")
     subscribe(push_service, borrower, "borrower")  # the author is never pushed to
     message = send(room, borrower, "Is the tent still free this weekend? " * 5)
-    assert len(tasks_pending("deliver_message")) == 1
+    assert len(tasks_pending("deliver_room")) == 1
     run_due_tasks()
     assert push_service.errors == []
     got = {r.name: r for r in push_service.delivered()}
@@ -63,10 +70,10 @@ def test_a_direct_message_is_pushed_to_each_browser_of_an_absent_member(push_ser
         "lang": "en",  # the recipient chose no language (issue 15: the payload's language)
     }
     assert len(payload["body"]) == 120 and payload["body"].endswith("…")
-    assert got["laptop"].headers["topic"] == f"m{message.id}"
+    assert got["laptop"].headers["topic"] == f"r{room.id}"  # a newer push replaces it
     assert PushDelivery.objects.filter(state=PushDelivery.SENT).count() == 2
     # Run again (a re-run after a crash): nothing is sent twice.
-    services.message_deliver(message_id=message.id, mentioned_user_ids=[])
+    services.room_deliver(room_id=room.id)
     assert len(push_service.delivered()) == 2
 
 
@@ -113,10 +120,11 @@ def test_a_public_message_is_pushed_only_to_whom_it_mentions(push_service):
     author, mentioned, bystander = UserFactory(), UserFactory(), UserFactory()
     subscribe(push_service, mentioned, "mentioned")
     subscribe(push_service, bystander, "bystander")
-    message = send(room, author, "hi all")
-    assert tasks_pending("deliver_message") == []  # no mention, nothing queued
-    # What the mention parser (issue 14) hands the hook: one more input, nothing else.
-    services.message_deliver(message_id=message.id, mentioned_user_ids=[mentioned.id, author.id])
+    send(room, author, "hi all")
+    assert tasks_pending("deliver_room") == []  # no mention, nothing queued
+    send(room, author, f"hi @{mentioned.display_name}")
+    assert len(tasks_pending("deliver_room")) == 1
+    run_due_tasks()
     assert [r.name for r in push_service.delivered()] == ["mentioned"]
 
 
@@ -176,7 +184,7 @@ def test_the_send_path_enqueues_in_its_own_transaction(pair):
     """A direct message and its delayed notification commit together."""
     room, _, borrower = pair
     send(room, borrower, "hello")
-    (task,) = tasks_pending("deliver_message")
+    (task,) = tasks_pending("deliver_room")
     assert task.run_after > timezone.now()  # CHAT_PUSH_DELAY
 
 
@@ -208,3 +216,87 @@ def test_a_mention_in_a_public_room_is_pushed_unless_the_author_is_blocked(push_
     send(room, author, f"hi @{fan.display_name} and @{blocker.display_name}")
     run_due_tasks()
     assert [r.name for r in push_service.delivered()] == ["fan"]
+
+
+def test_a_burst_to_an_absent_member_is_one_task_and_one_push_per_browser(
+    push_service, pair, smtp, settings
+):
+    """Issue 12: a burst of messages to someone offline is one task (not one per message)
+    and one push per browser, of the newest message; the digest still owes every one."""
+    room, owner, borrower = pair
+    owner.is_guest = False
+    owner.save(update_fields=["is_guest"])
+    services.settings_update(user=owner, email="owner@example.com")
+    NotificationSettings.objects.filter(user=owner).update(email_verified_at=timezone.now())
+    subscribe(push_service, owner, "laptop")
+    subscribe(push_service, owner, "phone")
+    messages = [send(room, borrower, f"message {n}") for n in range(5)]
+    assert len(tasks_pending("deliver_room")) == 1
+    run_due_tasks()
+    assert sorted((r.name, r.payload["body"]) for r in push_service.delivered()) == [
+        ("laptop", "message 4"),
+        ("phone", "message 4"),
+    ]
+    assert push_service.delivered("laptop")[0].payload["url"].endswith(f"={messages[-1].id}")
+    owed = Notice.objects.filter(user=owner).values_list("message_id", flat=True)
+    assert sorted(owed) == [m.id for m in messages]  # the digest lists all five
+    assert not RoomDue.objects.exists()
+    # The next burst starts a task of its own.
+    send(room, borrower, "and another")
+    assert len(tasks_pending("deliver_room")) == 1
+    run_due_tasks()
+    assert len(push_service.delivered("laptop")) == 2
+
+
+def test_a_message_stored_while_the_task_decides_gets_a_task_of_its_own(
+    push_service, pair, monkeypatch
+):
+    """A send that commits after the task read the room's messages (it upserted the due row
+    meanwhile) is not retired with them: the row stays, from after what was read, with a
+    task of its own — nothing is lost."""
+    room, owner, borrower = pair
+    subscribe(push_service, owner, "laptop")
+    send(room, borrower, "first")
+    decide = rules.recipients_of
+    late: list[ChatMessage] = []
+
+    def recipients_then_a_send(**kwargs):
+        owed = decide(**kwargs)
+        if not late:  # as if it committed between the task's read and its retire
+            late.append(send(room, borrower, "late"))
+        return owed
+
+    monkeypatch.setattr(rules, "recipients_of", recipients_then_a_send)
+    (task,) = tasks_pending("deliver_room")
+    services.room_deliver(room_id=room.id)  # the task, as the worker runs it
+    task.delete()
+    assert [r.payload["body"] for r in push_service.delivered()] == ["first"]
+    due = RoomDue.objects.get(room=room)
+    assert due.first_seq == late[0].seq
+    assert len(tasks_pending("deliver_room")) == 1
+    run_due_tasks()
+    assert [r.payload["body"] for r in push_service.delivered()] == ["first", "late"]
+    assert not RoomDue.objects.exists()
+
+
+def test_owing_a_push_costs_the_send_one_statement(pair):
+    """The send path's share of notifications: the upsert of the room's due row, plus the
+    task's row when a burst starts — both in the send's transaction."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from messaging import services as messaging
+
+    room, _, borrower = pair
+    send(room, borrower, "warm up")  # starts a burst
+    counts = []
+    for hooks in (list(messaging.message_stored_hooks), []):
+        monkeypatch_hooks = messaging.message_stored_hooks[:]
+        messaging.message_stored_hooks[:] = hooks
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                send(room, borrower, "within the burst")
+        finally:
+            messaging.message_stored_hooks[:] = monkeypatch_hooks
+        counts.append(len(queries))
+    assert counts[0] == counts[1] + 1
