@@ -5,7 +5,7 @@ import { $, ready, showError } from "./dom.js";
 import { formatNumber, gettext, interpolate, language, ngettext } from "./i18n.js";
 import { BannedError, identity } from "./identity.js";
 import { registerServiceWorker, setupHiddenNotifications, setupPushOffer, setupUnread, turnOffPush } from "./notify.js";
-import { roomsOfKind } from "./rooms.js";
+import { watchRooms } from "./rooms.js";
 import { setupSearch } from "./search.js";
 import { ChatSocket } from "./socket.js";
 
@@ -32,9 +32,10 @@ export async function boot() {
   const socket = new ChatSocket();
   setupBanner(socket);
   identity.addEventListener("banned", () => showBanned());
-  setupInboxBadge(socket);
-  const unread = setupUnread(socket, me);
-  setupHiddenNotifications(socket, me, unread);
+  const rooms = watchRooms(socket, me);
+  setupInboxBadge(rooms);
+  setupUnread(rooms);
+  setupHiddenNotifications(socket, me, rooms);
   registerServiceWorker(); // registering asks nothing; permission waits for a click
   setupPushOffer($("#push-offer"));
   // Another tab logged in or out: this one follows.
@@ -264,31 +265,16 @@ function setupBanner(socket) {
   });
 }
 
-function setupInboxBadge(socket) {
+function setupInboxBadge(rooms) {
   const badge = $("#inbox-badge");
   const menuBadge = $("#menu-badge"); // the same count on the phone's menu button
-  let direct = new Set(); // ids of my direct rooms, as of the last count
-  let timer = null;
-  const refresh = async () => {
-    try {
-      const rooms = await roomsOfKind("direct");
-      direct = new Set(rooms.map((room) => room.id));
-      const total = rooms.reduce((n, room) => n + room.unread, 0);
-      for (const each of [badge, menuBadge]) {
-        // The badge is the visible number; its sr-only neighbour says it in words.
-        each.textContent = total.toLocaleString(language());
-        each.hidden = total === 0;
-        each.nextElementSibling.textContent = total ? interpolate(ngettext("%(count)s unread", "%(count)s unread", total), { count: total }) : "";
-      }
-    } catch {
-      /* next event tries again */
+  rooms.listen((list) => {
+    const total = list.filter((room) => room.kind === "direct").reduce((n, room) => n + room.unread, 0);
+    for (const each of [badge, menuBadge]) {
+      // The badge is the visible number; its sr-only neighbour says it in words.
+      each.textContent = total.toLocaleString(language());
+      each.hidden = total === 0;
+      each.nextElementSibling.textContent = total ? interpolate(ngettext("%(count)s unread", "%(count)s unread", total), { count: total }) : "";
     }
-  };
-  const soon = () => {
-    clearTimeout(timer);
-    timer = setTimeout(refresh, 150);
-  };
-  for (const type of ["notify", "room", "read", "removed"]) socket.on(type, soon);
-  socket.on("message", ({ message }) => direct.has(message.room) && soon());
-  refresh();
+  });
 }

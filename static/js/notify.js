@@ -4,7 +4,6 @@
 
 import { gettext } from "./i18n.js";
 import { identity } from "./identity.js";
-import { allRooms } from "./rooms.js";
 
 const BASE_TITLE = document.title;
 
@@ -44,38 +43,18 @@ function favicon(total) {
   return canvas.toDataURL("image/png");
 }
 
-export function setupUnread(socket, me) {
-  let timer = null;
-  let rooms = new Map();
-  const refresh = async () => {
-    try {
-      const list = await allRooms();
-      rooms = new Map(list.map((room) => [room.id, room]));
-      // A muted room keeps its unread count on its card, but does not nag in the title.
-      showUnread(list.filter((room) => !room.muted).reduce((n, room) => n + room.unread, 0));
-    } catch {
-      /* the next event tries again */
-    }
-  };
-  const soon = () => {
-    clearTimeout(timer);
-    timer = setTimeout(refresh, 150);
-  };
-  for (const type of ["notify", "room", "read", "removed"]) socket.on(type, soon);
-  // A new message by someone else (edits, reactions and my own sends change no count).
-  socket.on("message", ({ message }) => message.rev === message.seq && message.author.id !== (me && me.id) && soon());
-  document.addEventListener("chat:muted", soon);
-  refresh();
-  return { room: (id) => rooms.get(id) };
+export function setupUnread(rooms) {
+  // A muted room keeps its unread count on its card, but does not nag in the title.
+  rooms.listen((list) => showUnread(list.filter((room) => !room.muted).reduce((n, room) => n + room.unread, 0)));
 }
 
 // --- browser notifications while hidden -----------------------------------------------------
 
-export function setupHiddenNotifications(socket, me, unread) {
+export function setupHiddenNotifications(socket, me, rooms) {
   const show = (message) => {
     if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
     if (!message || message.author.id === (me && me.id)) return;
-    const room = unread.room(message.room);
+    const room = rooms.room(message.room);
     if (room && room.muted) return;
     // Same tag as a push of this room: the browser replaces one with the other.
     const note = new Notification(message.author.display_name, { body: message.body.slice(0, 120), tag: `room-${message.room}` });

@@ -86,8 +86,13 @@ def test_title_and_favicon_follow_unread_across_rooms_and_mute(site, person):
     expect(owner).to_have_title("(1) Listings · Realtime Chat")  # live, no reload
     icon = owner.locator("link[rel=icon]").get_attribute("href")
     assert icon.startswith("data:image/png") and icon != blank_icon
+    lists: list[str] = []  # the owner's requests for the room list from here on
+    owner.on("request", lambda r: "/api/rooms/" in r.url and lists.append(r.url))
     say(visitor, "Tomorrow?")
     expect(owner).to_have_title("(2) Listings · Realtime Chat")
+    expect(owner.locator("#inbox-badge")).to_have_text("2")
+    # The title and the inbox badge share one fetch of the list per event.
+    assert lists == [f"{site.http_url}/api/rooms/"]
     shot(owner, "unread-title")
 
     owner.goto(f"{site.http_url}/inbox/")
