@@ -185,7 +185,10 @@ async def measure_public(stack: Stack, rooms: int, per_room: int, duration: floa
         "delivery_p99_ms": percentile(delivery_ms, 99),
         "rss_warm_mb": rss_warm / 2**20,
         "rss_full_mb": rss_full / 2**20,
-        "kb_per_connection": (rss_full - rss_warm) / (len(seats) - WARM) / 1024,
+        # (no figure when every socket is within the baseline's first WARM)
+        "kb_per_connection": (rss_full - rss_warm) / (len(seats) - WARM) / 1024
+        if len(seats) > WARM
+        else float("nan"),
     }
 
 
