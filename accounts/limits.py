@@ -21,15 +21,17 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from rest_framework.request import Request
 
+from chatsite.foundation.addresses import address_from_meta
 from chatsite.foundation.errors import RateLimited
 
 PREFIX = "login-fail"
 
 
 def client_address(request: HttpRequest | Request) -> str:
-    """The peer as the server resolved it (``FORWARDED_ALLOW_IPS`` decides whom to
-    believe about forwarded addresses; nothing here reads ``X-Forwarded-For``)."""
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    """The client's address by the project's one rule (``foundation.addresses``: the peer as
+    the server resolved it, or ``NUM_PROXIES`` from the right of ``X-Forwarded-For``) — the
+    same address the throttles, bans and proof-of-work see."""
+    return address_from_meta(request.META)
 
 
 def login_keys(

@@ -66,6 +66,34 @@ def test_guessing_many_names_from_one_address_is_throttled_by_the_address(api, m
     assert right.status_code == 429
 
 
+def test_behind_proxies_guesses_count_per_forwarded_address(api, member, settings):
+    """With ``NUM_PROXIES`` (a server that does not resolve the client itself), the login
+    limit keys on the client as the throttles see it, not on the proxy's address."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    for n in range(5):
+        api.post(
+            "/api/auth/login/",
+            {"username": f"someone{n}", "password": "nope"},
+            HTTP_X_FORWARDED_FOR="203.0.113.7",
+            **proxy,
+        )
+    guesser = api.post(
+        "/api/auth/login/",
+        {"username": "victim", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="203.0.113.7",
+        **proxy,
+    )
+    assert guesser.status_code == 429
+    other = api.post(
+        "/api/auth/login/",
+        {"username": "victim", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.2",
+        **proxy,
+    )
+    assert other.status_code == 200  # another client behind the same proxy is not locked out
+
+
 def test_successful_logins_are_not_counted(api, member):
     for _ in range(8):
         ok = api.post("/api/auth/login/", {"username": "victim", "password": PASSWORD})
