@@ -5,7 +5,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import django
-import orjson
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpRequest, HttpResponseBase
@@ -15,8 +14,10 @@ django.setup(set_prefix=False)  # before importing anything that touches models
 
 from django import db  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.utils.translation import gettext  # noqa: E402
 
-from chatsite.foundation.codes import Code  # noqa: E402
+from chatsite.bodies import handle_bounded  # noqa: E402
+from chatsite.foundation.errors import TooLarge  # noqa: E402
 
 
 class SharedThreadASGIHandler(ASGIHandler):
@@ -59,24 +60,8 @@ class SharedThreadASGIHandler(ASGIHandler):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         limit = settings.CHAT["HTTP_BODY_MAX"]
-        if _content_length(scope) > limit:
-            await _too_large(send, limit)
-            return
-        received = 0
-        over = False
-
-        async def bounded_receive() -> dict[str, Any]:
-            nonlocal received, over
-            message: dict[str, Any] = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
-                over = True
-                return {"type": "http.disconnect"}  # Django stops reading and gives up
-            return message
-
-        await self.handle(scope, bounded_receive, send)
-        if over:
-            await _too_large(send, limit)
+        error = TooLarge(gettext("A request body has at most %(limit)s bytes.") % {"limit": limit})
+        await handle_bounded(self.handle, scope, receive, send, limit=limit, error=error)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         if request.path in self.PASSWORD_PATHS:
@@ -98,34 +83,6 @@ def _in_own_thread(get_response: Any) -> Any:
             db.close_old_connections()
 
     return run
-
-
-def _content_length(scope: dict[str, Any]) -> int:
-    for name, value in scope.get("headers") or ():
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return 0
-    return 0
-
-
-async def _too_large(send: Any, limit: int) -> None:
-    body = orjson.dumps(
-        {"code": Code.TOO_LARGE, "detail": f"A request body has at most {limit} bytes."}
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 django_asgi_app = SharedThreadASGIHandler()

@@ -6,10 +6,9 @@ beside the WebSocket's database calls; an upload waiting for its image to be pro
 socket of the process. Upload requests instead go to Django's stock ``ASGIHandler``, which
 gives each request its own thread: it parses the body and waits there.
 
-The body is bounded before Django sees it: a declared ``Content-Length`` over the limit is
-answered 413 without reading any of it, and a body without one is counted as it arrives and
-refused at the limit (memory stays bounded anyway: Django spools the body to a temporary
-file past ``FILE_UPLOAD_MAX_MEMORY_SIZE``).
+The body is bounded before Django sees it (``chatsite.bodies``, at the image limit; memory
+stays bounded anyway: Django spools the body to a temporary file past
+``FILE_UPLOAD_MAX_MEMORY_SIZE``).
 """
 
 from __future__ import annotations
@@ -23,38 +22,18 @@ from django.conf import settings
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 
-from chatsite.foundation.wire import encode
+from chatsite.bodies import handle_bounded
 from images.uploads import body_limit, too_large
 
 WRITE_BATCH = 1024 * 1024
 UPLOAD_PATHS = re.compile(r"^/api/(rooms/\d+/attachments|listings/\d+/photo)/$")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class UploadASGIHandler(ASGIHandler):
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        limit = body_limit()
-        declared = _content_length(scope)
-        if declared is not None and declared > limit:
-            await _refuse(send)
-            return
-        received = 0
-
-        async def counted() -> dict[str, Any]:
-            nonlocal received
-            message: dict[str, Any] = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise BodyTooLarge()
-            return message
-
-        try:
-            await super().handle(scope, counted, send)
-        except BodyTooLarge:
-            await _refuse(send)
+        await handle_bounded(
+            super().handle, scope, receive, send, limit=body_limit(), error=too_large()
+        )
 
     async def read_body(self, receive: Any) -> Any:
         """Django's, with the disk writes off the event loop: past
@@ -87,29 +66,3 @@ class UploadASGIHandler(ASGIHandler):
             raise
         body_file.seek(0)
         return body_file
-
-
-def _content_length(scope: dict[str, Any]) -> int | None:
-    for key, value in scope.get("headers", []):
-        if key == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
-
-
-async def _refuse(send: Any) -> None:
-    body = encode(too_large().as_dict()).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
