@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(PY) -m bench.storm
 	@for target in uvicorn postgresql; do $(PY) -m bench.history --target $$target || exit 1; done
 	@for target in uvicorn postgresql; do $(PY) -m bench.ack --target $$target || exit 1; done
+	$(PY) -m bench.ack --target postgresql --direct
 	@for target in uvicorn postgresql; do $(PY) -m bench.search --target $$target || exit 1; done
 	$(PY) -m bench.images
 	$(PY) -m bench.rules
