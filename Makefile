@@ -37,7 +37,7 @@ test: $(STAMP) compilemessages
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 		echo "== the database suites again, on PostgreSQL =="; \
-		TEST_DATABASE=postgresql $(PY) -m pytest tests/accounts tests/rooms tests/moderation tests/messaging tests/images tests/notifications/test_api.py tests/notifications/test_push.py tests/notifications/test_email.py $(PYTEST_ARGS); \
+		TEST_DATABASE=postgresql $(PY) -m pytest tests/accounts tests/rooms tests/moderation tests/messaging tests/images tests/notifications/test_api.py tests/notifications/test_push.py tests/notifications/test_email.py tests/notifications/test_concurrency.py $(PYTEST_ARGS); \
 	else \
 		echo "PostgreSQL binaries not found: skipped the PostgreSQL run (.ci/run installs them)"; \
 		if [ "$$CI" = "true" ]; then exit 1; fi; \
