@@ -236,22 +236,24 @@ def message_send_batch(
     """
     outcomes: list[SendOutcome | None] = [None] * len(sends)
     language = list(languages) + [None] * (len(sends) - len(languages))
-    first: dict[tuple[int, int, object], int] = {}
+    first: dict[tuple[int, int, str], int] = {}
+    group: list[int] = []
     later: list[int] = []
     for i, request in enumerate(sends):
+        if not isinstance(request.client_id, str):  # refused by its check below
+            group.append(i)
+            continue
         key = (request.room_id, request.author.id, request.client_id)
         if key in first:
             later.append(i)
         else:
             first[key] = i
-    group = sorted(first.values())
+            group.append(i)
     states = send_states(sends=[(sends[i].room_id, sends[i].author.id) for i in group])
     checked: list[tuple[int, _Checked]] = []
     for i, state in zip(group, states, strict=True):
         with _language(language[i]):
             try:
-                if state is None:
-                    raise NotFound(gettext("No such room."))
                 result = _send_check(sends[i], state)
             except Exception as exc:  # this send's own error, for its sender
                 outcomes[i] = (exc, [])

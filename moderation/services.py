@@ -77,11 +77,15 @@ class SendState(NamedTuple):
     kind: str
     slow_mode: int
     muted_until: datetime | None
+    found: bool = True  # False: no such room
 
 
-def send_states(*, sends: Sequence[tuple[int, int]]) -> list[SendState | None]:
-    """``check_send``'s read for each (room id, author id) of a group of sends, in one query;
-    None for a room that does not exist."""
+NO_ROOM = SendState("", 0, None, found=False)
+
+
+def send_states(*, sends: Sequence[tuple[int, int]]) -> list[SendState]:
+    """``check_send``'s read for each (room id, author id) of a group of sends, in one query
+    (``NO_ROOM`` for a room that does not exist)."""
     if not sends:
         return []
     now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -92,7 +96,7 @@ def send_states(*, sends: Sequence[tuple[int, int]]) -> list[SendState | None]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    states: list[SendState | None] = [None] * len(sends)
+    states = [NO_ROOM] * len(sends)
     for i, kind, slow_mode, until in rows:
         states[int(i)] = SendState(kind, int(slow_mode), _as_datetime(until))
     return states
@@ -111,9 +115,9 @@ def check_send(*, room_id: int, author: User, body: str, state: SendState | None
     # the ORM spent ten times the query's own time building it, on every send.
     if state is None:
         (state,) = send_states(sends=[(room_id, author.id)])
-    if state is None:
+    if not state.found:
         raise NotFound(gettext("No such room."))
-    kind, slow_mode, until = state
+    kind, slow_mode, until, _ = state
     if until is not None and until > timezone.now():
         left = _seconds_left(until.timestamp())
         raise Muted(

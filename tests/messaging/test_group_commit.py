@@ -195,3 +195,20 @@ async def test_a_refusal_in_a_group_is_raised_to_its_own_sender_only():
     )
     assert isinstance(results[1], Muted)
     assert [r.message.body for r in (results[0], results[2])] == ["a", "c"]
+
+
+def test_bad_sends_in_a_group_get_the_errors_they_would_get_alone():
+    room = PublicRoomFactory()
+    author = UserFactory()
+    outcomes = message_send_batch(
+        [
+            SendRequest(room.id, author, "ok", "1"),
+            SendRequest(room.id + 1000, author, "nowhere", "2"),
+            SendRequest(room.id, author, "not an id", 5),  # type: ignore[arg-type]
+            SendRequest(room.id + 1000, author, "   ", "3"),
+        ]
+    )
+    assert [type(result).__name__ for result, _ in outcomes] == [
+        "tuple", "NotFound", "BadRequest", "Empty",
+    ]  # fmt: skip
+    assert _stored(outcomes[0])[0].seq == 1
