@@ -22,6 +22,7 @@ from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.serializers import user_data
+from chatsite.foundation import metrics
 from chatsite.foundation.errors import (
     BadRequest,
     ChatError,
@@ -571,6 +572,7 @@ class _SendQueue:
             while self.waiting:
                 group = self.waiting[:SEND_BATCH_MAX]
                 del self.waiting[:SEND_BATCH_MAX]
+                metrics.send_group_size.observe(len(group))
                 try:
                     outcomes = await _amessage_send_batch(
                         [request for request, _, _ in group],
