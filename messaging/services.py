@@ -4,7 +4,10 @@ write and publishes after commit, so HTTP, admin and WebSocket behave the same.
 Every frame a room (or a user's sockets) receives is built here or in ``messaging.hub``
 (presence), never in an interface. The ``a``-prefixed functions at the end are the
 WebSocket's entry points: the limits of ``messaging.limits``, then the write, with its
-broadcast handed back for the caller to publish after it replied.
+broadcast handed back for the caller to publish after it replied. A WebSocket send is stored
+by group commit: the sends waiting for the database thread go together
+(``message_send_batch``: one transaction for the group, each send checked and answered as
+``message_send`` would, a failed group stored again one send at a time).
 """
 
 import asyncio
