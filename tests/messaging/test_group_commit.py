@@ -4,10 +4,11 @@ answered as ``message_send`` would answer it alone."""
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from chatsite.foundation.errors import NotFound
@@ -16,6 +17,7 @@ from messaging.models import ChatMessage
 from messaging.services import SendRequest, amessage_send, message_send, message_send_batch
 from moderation.services import Muted, room_mute
 from rooms.models import ChatRoom
+from tests.conftest import USE_POSTGRES
 from tests.factories import PublicRoomFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -212,3 +214,47 @@ def test_bad_sends_in_a_group_get_the_errors_they_would_get_alone():
         "tuple", "NotFound", "BadRequest", "Empty",
     ]  # fmt: skip
     assert _stored(outcomes[0])[0].seq == 1
+
+
+@pytest.mark.skipif(
+    not USE_POSTGRES,
+    reason="concurrent writers: TEST_DATABASE=postgresql (make test runs it)",
+)
+def test_concurrent_groups_over_the_same_rooms_in_opposite_orders_number_them_gaplessly(
+    monkeypatch,
+):
+    """Two processes' groups naming the same rooms lock them in id order: no deadlock (which
+    would send every group to the one-at-a-time path), gapless unique numbers."""
+    rooms = [PublicRoomFactory() for _ in range(3)]
+    authors = [UserFactory() for _ in range(4)]
+    start = threading.Barrier(4)
+    fell_back: list[int] = []
+
+    def sender(index: int) -> list[int]:
+        try:
+            order = rooms if index % 2 else rooms[::-1]
+            start.wait()
+            seqs = []
+            for n in range(5):
+                outcomes = message_send_batch(
+                    [SendRequest(r.id, authors[index], "x", f"{index}-{n}-{r.id}") for r in order]
+                )
+                seqs += [_stored(o)[0].seq for o in outcomes]
+            return seqs
+        finally:
+            connections.close_all()
+
+    real = services._send_store_alone
+
+    def alone(checked, language):
+        fell_back.append(1)
+        return real(checked, language)
+
+    monkeypatch.setattr(services, "_send_store_alone", alone)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(sender, range(4)))
+    assert fell_back == []
+    for room in rooms:
+        seqs = ChatMessage.objects.filter(room=room).values_list("seq", flat=True)
+        assert sorted(seqs) == list(range(1, 21))
+        assert ChatRoom.objects.get(pk=room.pk).last_seq == 20
