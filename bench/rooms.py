@@ -5,7 +5,9 @@ second per room.
     python -m bench.rooms --target uvicorn --rooms 250 --duration 30
     python -m bench.rooms --target uvicorn --public 2000 --per-room 5 --duration 30
 
-Every message is stored (one transaction each) and delivered to the room's members.
+Every message is stored and delivered to the room's members. The WebSocket's sends that wait
+for the database thread are stored together (group commit: one transaction per group);
+``--public`` reports how many sends each transaction held (the server's /metrics).
 Reported: messages/s, send -> ack and send -> delivery latency (p50/p99), and loss (an
 acknowledged message one of the room's other members never received).
 
@@ -23,6 +25,7 @@ import argparse
 import asyncio
 import random
 import time
+import urllib.request
 
 from bench.common import TARGETS, Stack, ms, percentile, pin_generator, repeat, rss_bytes, save
 from bench.wire import ChatSocket, Frame, join, open_socket
@@ -168,9 +171,12 @@ async def measure_public(stack: Stack, rooms: int, per_room: int, duration: floa
             sock.abort()
     ack_ms = list(acked.values())
     delivery_ms = tally.delivery_ms()
+    groups, grouped = group_commits(stack)
     return {
         "rooms": rooms,
         "per_room": per_room,
+        "transactions": groups,  # send groups committed (group commit), the whole run
+        "sends_per_transaction": grouped / groups if groups else 0.0,
         "sockets": len(seats),
         "open_at_end": open_now,
         "ramp_s": ramp,
@@ -192,6 +198,20 @@ async def measure_public(stack: Stack, rooms: int, per_room: int, duration: floa
     }
 
 
+def group_commits(stack: Stack) -> tuple[int, float]:
+    """The server's ``chat_send_group_size`` histogram (/metrics): how many send groups it
+    committed, and how many sends they held."""
+    url = f"http://127.0.0.1:{stack.ports[0]}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    values = dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("chat_send_group_")
+    )
+    return int(float(values.get("chat_send_group_size_count", 0))), float(
+        values.get("chat_send_group_size_sum", 0)
+    )
+
+
 async def run(target: str, rooms: int, duration: float, repeats: int, per_room: int = 0) -> dict:
     if per_room:
         return await repeat(
@@ -204,6 +224,7 @@ async def run(target: str, rooms: int, duration: float, repeats: int, per_room: 
                 f"  ack p50 {ms(r['ack_p50_ms'])} p99 {ms(r['ack_p99_ms'])}"
                 f"  delivery p50 {ms(r['delivery_p50_ms'])} p99 {ms(r['delivery_p99_ms'])}"
                 f"  lost {r['lost']}  {r['kb_per_connection']:.1f} KB/connection"
+                f"  {r['sends_per_transaction']:.1f} sends/transaction"
             ),
             keys=[
                 "messages_per_s",
@@ -212,6 +233,7 @@ async def run(target: str, rooms: int, duration: float, repeats: int, per_room: 
                 "delivery_p50_ms",
                 "delivery_p99_ms",
                 "kb_per_connection",
+                "sends_per_transaction",
             ],
         )
     return await repeat(
@@ -245,7 +267,12 @@ def main() -> None:
     scenario = "rooms_public" if per_room else "rooms"
     out = save(scenario, result)
     median = result["median"]
-    memory = f", {median['kb_per_connection']:.1f} KB/connection" if per_room else ""
+    memory = (
+        f", {median['kb_per_connection']:.1f} KB/connection,"
+        f" {median['sends_per_transaction']:.1f} sends/transaction"
+        if per_room
+        else ""
+    )
     print(
         f"{scenario} {args.target}{memory}: {median['messages_per_s']:.0f} msg/s, ack p50/p99 "
         f"{ms(median['ack_p50_ms'])}/{ms(median['ack_p99_ms'])}, delivery p50/p99 "

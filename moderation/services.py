@@ -17,7 +17,9 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -68,26 +70,55 @@ def _seconds_left(until: float) -> int:
 # --- the send path ------------------------------------------------------------------------
 
 
-def check_send(*, room_id: int, author: User, body: str) -> str:
+class SendState(NamedTuple):
+    """What ``check_send`` reads of a (room, author): the room's kind and slow mode, and the
+    end of a mute of the author running now (None if none)."""
+
+    kind: str
+    slow_mode: int
+    muted_until: datetime | None
+    found: bool = True  # False: no such room
+
+
+NO_ROOM = SendState("", 0, None, found=False)
+
+
+def send_states(*, sends: Sequence[tuple[int, int]]) -> list[SendState]:
+    """``check_send``'s read for each (room id, author id) of a group of sends, in one query
+    (``NO_ROOM`` for a room that does not exist)."""
+    if not sends:
+        return []
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = " UNION ALL ".join([_send_state_sql()] * len(sends))
+    params = [
+        x for i, (room_id, author_id) in enumerate(sends) for x in (i, author_id, now, room_id)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    states = [NO_ROOM] * len(sends)
+    for i, kind, slow_mode, until in rows:
+        states[int(i)] = SendState(kind, int(slow_mode), _as_datetime(until))
+    return states
+
+
+def check_send(*, room_id: int, author: User, body: str, state: SendState | None = None) -> str:
     """The text to store for this send, or a ``ChatError`` saying why it may not be sent:
     ``muted`` / ``slow_mode`` (with ``retry_after``), ``blocked``, ``filtered``.
 
     Takes the author's slow-mode turn in the room when it lets the send through: a caller
     that finds the send was stored before (a retry) answers with that message instead.
+    ``state``: this send's ``send_states`` (a group of sends reads them together); read here
+    otherwise.
     """
     # One read: the room's kind and slow mode, and the end of a mute running now. Plain SQL:
     # the ORM spent ten times the query's own time building it, on every send.
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _send_state_sql(),
-            [author.id, connection.ops.adapt_datetimefield_value(now), room_id],
-        )
-        row = cursor.fetchone()
-    if row is None:
+    if state is None:
+        (state,) = send_states(sends=[(room_id, author.id)])
+    if not state.found:
         raise NotFound(gettext("No such room."))
-    kind, slow_mode, until = row[0], int(row[1]), _as_datetime(row[2])
-    if until is not None and until > now:
+    kind, slow_mode, until, _ = state
+    if until is not None and until > timezone.now():
         left = _seconds_left(until.timestamp())
         raise Muted(
             gettext("Staff muted you in this room for %(duration)s.")
@@ -109,7 +140,7 @@ def check_send(*, room_id: int, author: User, body: str) -> str:
 def _send_state_sql() -> str:
     room, mute = ChatRoom._meta.db_table, RoomMute._meta.db_table
     return (
-        f"SELECT r.kind, r.slow_mode, (SELECT MAX(m.until) FROM {mute} m"
+        f"SELECT %s, r.kind, r.slow_mode, (SELECT MAX(m.until) FROM {mute} m"
         f" WHERE m.room_id = r.id AND m.user_id = %s AND m.until > %s)"
         f" FROM {room} r WHERE r.id = %s"
     )

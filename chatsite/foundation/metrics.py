@@ -40,6 +40,12 @@ send_seconds = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
     registry=registry,
 )
+send_group_size = Histogram(
+    "chat_send_group_size",
+    "WebSocket sends stored together in one transaction (group commit).",
+    buckets=(1, 2, 5, 10, 20, 50, 100),
+    registry=registry,
+)
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

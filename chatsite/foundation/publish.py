@@ -15,7 +15,8 @@ int or None so it survives channels-redis' msgpack serialization.
 - ``forget``: the room ``room`` is gone; connections drop it and are told with ``text``.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -74,13 +75,21 @@ def collecting(fn: Callable[P, R]) -> Callable[P, tuple[R, list[Event]]]:
     @wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> tuple[R, list[Event]]:
         events: list[Event] = []
-        token = _collector.set(events)
-        try:
+        with collecting_into(events):
             return fn(*args, **kwargs), events
-        finally:
-            _collector.reset(token)
 
     return run
+
+
+@contextmanager
+def collecting_into(events: list[Event]) -> Iterator[None]:
+    """Within: ``publish_on_commit`` hands its events to ``events`` once they commit (several
+    writes sharing one transaction each collect their own)."""
+    token = _collector.set(events)
+    try:
+        yield
+    finally:
+        _collector.reset(token)
 
 
 async def apublish_all(events: list[Event]) -> None:

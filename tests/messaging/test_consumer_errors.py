@@ -67,11 +67,13 @@ async def test_a_frame_over_64_kib_closes_1009(person, room):
 
 
 def _failing_write(monkeypatch, error: Exception) -> None:
-    """Every message write fails with ``error`` inside its transaction."""
+    """Every message write fails with ``error`` inside its transaction: a group's, then each
+    send's own (the one-at-a-time fallback)."""
 
     def fail(**kwargs):
         raise error
 
+    monkeypatch.setattr(services, "room_next_seqs", fail)
     monkeypatch.setattr(services, "room_next_seq", fail)
 
 
