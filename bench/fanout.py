@@ -53,7 +53,7 @@ async def sweep(
     on_step: Callable[[int, int], None] | None = None,
 ) -> list[dict]:
     """``on_step(number, rate)`` is called as each step starts (``bench.split`` profiles
-    there)."""
+    there), and with number -1 once the last one is over."""
     pool = max(senders_for(rate) for rate in rates) if many else 1
     if stack.target.server == "reference":
         token = "none"
@@ -173,6 +173,8 @@ async def sweep(
         )
         if not all_steps and (result["lost"] or (result["p99_ms"] or 0) > GIVE_UP_P99_MS):
             break  # past p99 100 ms it goes on, for the highest rate with nothing lost
+    if on_step is not None:
+        on_step(-1, 0)
     for sock in [*sockets, *senders]:
         sock.close()
     return steps

@@ -18,14 +18,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from bench import fanout
-from bench.common import ROOT, Stack, pin_generator
+from bench.common import CLK_TCK, ROOT, Stack, pin_generator
 
 PY_SPY = ROOT / ".venv/bin/py-spy"
+
+
+def loop_and_threads(pid: int) -> tuple[float, float]:
+    """CPU seconds so far of a process's main thread (the event loop) and of all its other
+    threads together (the database thread, mostly)."""
+    main = others = 0.0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        seconds = (int(fields[11]) + int(fields[12])) / CLK_TCK
+        if int(tid) == pid:
+            main += seconds
+        else:
+            others += seconds
+    return main, others
 
 
 def summarise(path: Path, top: int = 25) -> str:
@@ -62,12 +77,17 @@ async def run(
 ) -> None:
     with Stack(target, defaults=("CHAT_SEND_RATE",)) as stack:
         spies: list[subprocess.Popen] = []
+        marks: list[dict[int, tuple[float, float]]] = []
+
+        def threads() -> dict[int, tuple[float, float]]:
+            return {n: loop_and_threads(worker.pid) for n, worker in enumerate(stack.workers)}
 
         def on_step(number: int, rate: int) -> None:
+            marks.append(threads())
             for spy in spies:
                 spy.wait()
             spies.clear()
-            if profile is None or number == 0:
+            if profile is None or number <= 0:
                 return
             for n, worker in enumerate(stack.workers):
                 out = profile / f"{target}-{rate}-worker{n}.txt"
@@ -80,6 +100,16 @@ async def run(
         steps = await fanout.sweep(stack, receivers, rates, duration, True, True, on_step)
         for spy in spies:
             spy.wait()
+    # marks[0] is the warm-up's start; step k runs from marks[k] to marks[k + 1] (the next
+    # step's start, or the end of the last).
+    for step, start, end in zip(steps, marks[1:-1], marks[2:], strict=True):
+        acked = max(step["acked"], 1)
+        loop = sum(end[n][0] - start[n][0] for n in start)
+        others = sum(end[n][1] - start[n][1] for n in start)
+        step["per_message_ms"] = {
+            "event_loops": loop / acked * 1e3,
+            "threads": others / acked * 1e3,
+        }
     report(target, steps, duration)
     if profile is not None:
         for path in sorted(profile.glob(f"{target}-*-worker*.txt")):  # noqa: ASYNC240
@@ -105,6 +135,11 @@ def report(target: str, steps: list[dict], duration: float) -> None:
             )
         cpu = sum(step["cpu_s"].values())
         print(f"  {'all':8} cpu {cpu:6.2f} s  {cpu / received * 1e6:5.1f} us/delivery")
+        split = step["per_message_ms"]
+        print(
+            f"  per message, all workers: event loops {split['event_loops']:.2f} ms CPU, "
+            f"other threads (database) {split['threads']:.2f} ms"
+        )
 
 
 def main() -> None:
