@@ -61,6 +61,9 @@ TARGETS = {
     "redis-pubsub": Target(
         "uvicorn", workers=2, layer="pubsub", about="2 uvicorn + RedisPubSubChannelLayer"
     ),
+    "redis-pubsub-1": Target(
+        "uvicorn", workers=1, layer="pubsub", about="1 uvicorn + Redis pub/sub (the layer's cost)"
+    ),
     "redis-pubsub-4": Target(
         "uvicorn", workers=4, layer="pubsub", about="4 uvicorn + Redis pub/sub (for --spread)"
     ),

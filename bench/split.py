@@ -74,8 +74,9 @@ async def run(
     duration: float,
     profile: Path | None,
     spy_args: list[str],
+    spread: bool = False,
 ) -> None:
-    with Stack(target, defaults=("CHAT_SEND_RATE",)) as stack:
+    with Stack(target, defaults=("CHAT_SEND_RATE",), spread=spread) as stack:
         spies: list[subprocess.Popen] = []
         marks: list[dict[int, tuple[float, float]]] = []
 
@@ -152,15 +153,20 @@ def main() -> None:
     parser.add_argument(
         "--native", action="store_true", help="py-spy --native --idle (C frames, waits too)"
     )
+    parser.add_argument(
+        "--spread", action="store_true", help="server process n on core n (as bench.fanout)"
+    )
     args = parser.parse_args()
     if args.profile is not None:
         if not PY_SPY.exists() and not shutil.which("py-spy"):
             raise SystemExit("py-spy is not installed (.venv/bin/pip install py-spy)")
         args.profile.mkdir(parents=True, exist_ok=True)
-    pin_generator()
+    pin_generator(spread=args.spread)
     rates = [int(rate) for rate in args.rates.split(",")]
     spy_args = ["--native", "--idle"] if args.native else ["--nonblocking"]
-    asyncio.run(run(args.target, args.receivers, rates, args.duration, args.profile, spy_args))
+    asyncio.run(
+        run(args.target, args.receivers, rates, args.duration, args.profile, spy_args, args.spread)
+    )
 
 
 if __name__ == "__main__":
