@@ -61,6 +61,9 @@ TARGETS = {
     "redis-pubsub": Target(
         "uvicorn", workers=2, layer="pubsub", about="2 uvicorn + RedisPubSubChannelLayer"
     ),
+    "redis-pubsub-1": Target(
+        "uvicorn", workers=1, layer="pubsub", about="1 uvicorn + Redis pub/sub (the layer's cost)"
+    ),
     "redis-pubsub-4": Target(
         "uvicorn", workers=4, layer="pubsub", about="4 uvicorn + Redis pub/sub (for --spread)"
     ),
@@ -118,6 +121,7 @@ class Stack:
         self.procs: list[subprocess.Popen] = []
         self.workers: list[subprocess.Popen] = []
         self.ports: list[int] = []
+        self.redis: subprocess.Popen | None = None
         self.postgres: Postgres | None = None
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in {"TEST_DATABASE", "DATABASE_URL"}},
@@ -167,7 +171,7 @@ class Stack:
             return
         if target.layer:
             redis_port = free_port()
-            self._spawn(
+            self.redis = self._spawn(
                 ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"]
             )
             wait_for_port(redis_port)
@@ -212,6 +216,18 @@ class Stack:
         )  # fmt: skip
         self.procs.append(process)
         return process
+
+    def usage(self) -> dict[str, tuple[float, int, int]]:
+        """Each server process's (``worker0``...) and Redis' CPU seconds so far and voluntary
+        and involuntary context switches: subtract two readings for a step's share."""
+        named = {f"worker{n}": process for n, process in enumerate(self.workers)}
+        if self.redis is not None:
+            named["redis"] = self.redis
+        return {
+            name: (cpu_seconds(process.pid), *context_switches(process.pid))
+            for name, process in named.items()
+            if process.poll() is None
+        }
 
     def manage(self, *args: str) -> None:
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
@@ -317,6 +333,17 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def context_switches(pid: int) -> tuple[int, int]:
+    """(voluntary, involuntary) context switches of a process so far."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return (
+        int(fields["voluntary_ctxt_switches"]),
+        int(fields["nonvoluntary_ctxt_switches"]),
+    )
 
 
 def rss_bytes(pid: int) -> int:

@@ -50,7 +50,10 @@ async def sweep(
     duration: float,
     all_steps: bool,
     many: bool = False,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> list[dict]:
+    """``on_step(number, rate)`` is called as each step starts (``bench.split`` profiles
+    there), and with number -1 once the last one is over."""
     pool = max(senders_for(rate) for rate in rates) if many else 1
     if stack.target.server == "reference":
         token = "none"
@@ -62,6 +65,8 @@ async def sweep(
         room = seeded["general"]
 
     latencies: list[float] = []
+    ack_latencies: list[float] = []  # send -> ack (stored), ms
+    sent_at: dict[str, int] = {}  # client_id -> monotonic_ns at send
     counts = {"received": 0, "acks": 0, "step": 0, "refused": 0}
 
     def on_receive(frame: Frame) -> None:
@@ -75,6 +80,8 @@ async def sweep(
         kind = frame["type"]
         if kind == "ack":
             counts["acks"] += 1
+            if (at := sent_at.pop(frame["client_id"], None)) is not None:
+                ack_latencies.append((time.monotonic_ns() - at) / 1e6)
         elif kind == "error":
             counts["refused"] += 1
 
@@ -93,8 +100,13 @@ async def sweep(
     async def step(number: int, rate: int, seconds: float) -> dict:
         counts.update(step=number, received=0, acks=0, refused=0)
         latencies.clear()
+        ack_latencies.clear()
+        sent_at.clear()
         interval = 1 / rate
         active = senders[: senders_for(rate)] if many else senders
+        if on_step is not None:
+            on_step(number, rate)
+        usage = stack.usage()
         start = time.monotonic()
         sent = 0
         while (elapsed := time.monotonic() - start) < seconds:
@@ -102,13 +114,11 @@ async def sweep(
             while sent < due:
                 # Round robin: each of the step's senders sends every len(active) / rate s
                 # (>= 1 / SENDER_RATE), so none exceeds the default send limit.
+                client_id, now = f"{number}-{sent}", time.monotonic_ns()
+                sent_at[client_id] = now
+                body = f"{number}:{now}"
                 active[sent % len(active)].send(
-                    {
-                        "type": "send",
-                        "room": room,
-                        "body": f"{number}:{time.monotonic_ns()}",
-                        "client_id": f"{number}-{sent}",
-                    }
+                    {"type": "send", "room": room, "body": body, "client_id": client_id}
                 )
                 sent += 1
             await asyncio.sleep(min(interval, 0.005))
@@ -118,6 +128,11 @@ async def sweep(
         ):
             await asyncio.sleep(0.05)
         expected = counts["acks"] * receivers
+        cpu = {
+            name: (seconds_now - usage[name][0], vol - usage[name][1], invol - usage[name][2])
+            for name, (seconds_now, vol, invol) in stack.usage().items()
+            if name in usage
+        }
         return {
             "rate_msgs": rate,
             "offered_deliveries": rate * receivers,
@@ -131,6 +146,11 @@ async def sweep(
             "deliveries_per_s": counts["received"] / seconds,
             "p50_ms": percentile(latencies, 50),
             "p99_ms": percentile(latencies, 99),
+            "ack_p50_ms": percentile(ack_latencies, 50),
+            "ack_p99_ms": percentile(ack_latencies, 99),
+            # Over the step and its stragglers, by process: CPU seconds, context switches.
+            "cpu_s": {name: round(used[0], 3) for name, used in cpu.items()},
+            "ctx_switches": {name: [used[1], used[2]] for name, used in cpu.items()},
         }
 
     await step(0, rates[0], 1.0)  # warm-up, not recorded
@@ -140,14 +160,21 @@ async def sweep(
         steps.append(result)
         p50, p99 = result["p50_ms"] or 0, result["p99_ms"] or 0
         who = f" ({len(senders[: senders_for(rate)])} senders)" if many else ""
+        cpu = sum(result["cpu_s"].values())
+        per = f"  cpu {cpu:5.2f} s" + (
+            f" = {cpu / result['received'] * 1e6:5.1f} us/delivery" if result["received"] else ""
+        )
         print(
             f"  {stack.name:12} {rate:4} msg/s{who} -> {result['deliveries_per_s']:8.0f}"
             f" deliveries/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  lost {result['lost']}"
-            + (f" (refused {result['refused']})" if result["refused"] else ""),
+            + (f" (refused {result['refused']})" if result["refused"] else "")
+            + per,
             flush=True,
         )
         if not all_steps and (result["lost"] or (result["p99_ms"] or 0) > GIVE_UP_P99_MS):
             break  # past p99 100 ms it goes on, for the highest rate with nothing lost
+    if on_step is not None:
+        on_step(-1, 0)
     for sock in [*sockets, *senders]:
         sock.close()
     return steps
