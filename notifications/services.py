@@ -373,14 +373,9 @@ def push_payload(message: ChatMessage, *, language: str = "") -> str:
     ).decode()
 
 
-def push_attempt(*, delivery: PushDelivery, payload: str | None = None) -> int:
+def push_attempt(*, delivery: PushDelivery, payload: str) -> int:
     """Send one pending delivery once; 1 if it went out. A dead subscription is deleted; a
     failure is retried with backoff (``CHAT_PUSH_RETRIES`` attempts in all)."""
-    if payload is None:
-        message = ChatMessage.objects.select_related("room__listing", "author").get(
-            pk=delivery.notice.message_id
-        )
-        payload = push_payload(message, language=user_language(user_id=delivery.notice.user_id))
     sub = delivery.subscription
     outcome = push.send(
         endpoint=sub.endpoint,
