@@ -244,20 +244,14 @@ def transport_backlog_probe(send: Any) -> Callable[[], int] | None:
         return uvicorn.transport.get_write_buffer_size
     daphne = daphne_protocol(send)
     transport: Any = getattr(daphne, "transport", None)
-    if _plain_twisted_socket(transport) is not None:  # the fan-out's hot path: no getattr
-
-        def twisted_backlog() -> int:
-            return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
-
-        return twisted_backlog
+    # Any Twisted FileDescriptor (``_tempDataLen``) has ``dataBuffer`` and ``offset`` too.
     if transport is None or not hasattr(transport, "_tempDataLen"):
         return None
 
-    def backlog() -> int:
-        buffered = len(getattr(transport, "dataBuffer", b"")) - getattr(transport, "offset", 0)
-        return buffered + transport._tempDataLen
+    def twisted_backlog() -> int:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
-    return backlog
+    return twisted_backlog
 
 
 DRAIN_SECONDS = 5.0
