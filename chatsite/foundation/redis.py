@@ -64,11 +64,7 @@ def async_client(url: str) -> Any:
     import redis.asyncio as aredis
     from redis.asyncio.sentinel import Sentinel
 
-    target = parse_sentinel_url(url)
-    if target is None:
-        return aredis.Redis.from_url(url)
-    sentinel = Sentinel(target.sentinels, sentinel_kwargs=TIMEOUTS, **TIMEOUTS)
-    return sentinel.master_for(target.master, db=target.db, password=target.password)
+    return _client(url, aredis.Redis, Sentinel)
 
 
 def sync_client(url: str) -> Any:
@@ -76,10 +72,14 @@ def sync_client(url: str) -> Any:
     import redis
     from redis.sentinel import Sentinel
 
+    return _client(url, redis.Redis, Sentinel)
+
+
+def _client(url: str, redis_class: Any, sentinel_class: Any) -> Any:
     target = parse_sentinel_url(url)
     if target is None:
-        return redis.Redis.from_url(url)
-    sentinel = Sentinel(target.sentinels, sentinel_kwargs=TIMEOUTS, **TIMEOUTS)
+        return redis_class.from_url(url)
+    sentinel = sentinel_class(target.sentinels, sentinel_kwargs=TIMEOUTS, **TIMEOUTS)
     return sentinel.master_for(target.master, db=target.db, password=target.password)
 
 
