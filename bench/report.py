@@ -11,11 +11,32 @@ from __future__ import annotations
 import json
 import os
 import statistics
+from collections.abc import Callable
 
 from bench.common import RESULTS, TARGETS, ms
 from bench.fanout import best_clean, best_lossless
 
 SWEEPS = {"fanout", "senders", "fanout_spread", "senders_spread"}
+
+
+def rate_rows(
+    results: dict[str, dict], reference: float | None, last: Callable[[str, float], str]
+) -> list[str]:
+    """A fan-out table's rows, best clean rate first: target, clean rate (each run's),
+    lossless, the ratio to ``reference``, and ``last(target, clean rate)``; then a blank."""
+    rows = []
+    for target, result in sorted(
+        results.items(), key=lambda kv: -kv[1]["best_clean_deliveries_per_s_median"]
+    ):
+        best = result["best_clean_deliveries_per_s_median"]
+        each = ", ".join(f"{b:,.0f}" for b in result["best_clean_deliveries_per_s_each"])
+        vs_ref = f"{best / reference:.2f}x" if reference else "—"
+        most = result.get("best_lossless_deliveries_per_s_median")
+        most_text = "—" if most is None else f"{most:,.0f}"
+        rows.append(
+            f"| {target} | {best:,.0f} ({each}) | {most_text} | {vs_ref} | {last(target, best)} |"
+        )
+    return [*rows, ""]
 
 
 def latest() -> dict[tuple[str, str], dict]:
@@ -53,16 +74,9 @@ def report(results: dict[tuple[str, str], dict]) -> str:
             "| target | clean deliveries/s | lossless | vs reference | vs tutorial |",
             "|---|---|---|---|---|",
         ]
-        for target, result in sorted(fanout.items(), key=lambda kv: -kv[1][
-            "best_clean_deliveries_per_s_median"]):  # fmt: skip
-            best = result["best_clean_deliveries_per_s_median"]
-            each = ", ".join(f"{b:,.0f}" for b in result["best_clean_deliveries_per_s_each"])
-            vs_ref = f"{best / reference:.2f}x" if reference else "—"
-            vs_tut = f"{best / tutorial:.1f}x" if tutorial else "—"
-            most = result.get("best_lossless_deliveries_per_s_median")
-            most_text = "—" if most is None else f"{most:,.0f}"
-            lines.append(f"| {target} | {best:,.0f} ({each}) | {most_text} | {vs_ref} | {vs_tut} |")
-        lines.append("")
+        lines += rate_rows(
+            fanout, reference, lambda target, best: f"{best / tutorial:.1f}x" if tutorial else "—"
+        )
     senders = {t: r for (s, t), r in results.items() if s == "senders"}
     if senders:
         reference = senders.get("reference", {}).get("best_clean_deliveries_per_s_median")
@@ -77,16 +91,13 @@ def report(results: dict[tuple[str, str], dict]) -> str:
             "| target | clean deliveries/s | lossless | vs reference | vs 1 process |",
             "|---|---|---|---|---|",
         ]
-        for target, result in sorted(senders.items(), key=lambda kv: -kv[1][
-            "best_clean_deliveries_per_s_median"]):  # fmt: skip
-            best = result["best_clean_deliveries_per_s_median"]
-            each = ", ".join(f"{b:,.0f}" for b in result["best_clean_deliveries_per_s_each"])
-            vs_ref = f"{best / reference:.2f}x" if reference else "—"
-            vs_one = f"{best / single:.2f}x" if single and target.startswith("redis") else ""
-            most = result.get("best_lossless_deliveries_per_s_median")
-            most_text = "—" if most is None else f"{most:,.0f}"
-            lines.append(f"| {target} | {best:,.0f} ({each}) | {most_text} | {vs_ref} | {vs_one} |")
-        lines.append("")
+        lines += rate_rows(
+            senders,
+            reference,
+            lambda target, best: (
+                f"{best / single:.2f}x" if single and target.startswith("redis") else ""
+            ),
+        )
     spread = {(s, t): r for (s, t), r in results.items() if s.endswith("_spread")}
     if spread:
         lines += [
