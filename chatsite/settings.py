@@ -312,6 +312,7 @@ class ChatSettings(TypedDict):
     OUTBOX_MAX_BYTES: int
     GUEST_RATE: str
     GC_TUNING: bool
+    GC_FREEZE_INTERVAL: float
     HEARTBEAT_INTERVAL: float
     REDIS_URL: str
     UPLOAD_MAX_BYTES: int
@@ -387,6 +388,7 @@ CHAT: ChatSettings = {
     "OUTBOX_MAX_BYTES": env_int("CHAT_OUTBOX_MAX_BYTES", 4 * 1024 * 1024),
     "GUEST_RATE": os.environ.get("CHAT_GUEST_RATE", "60/hour"),
     "GC_TUNING": env_bool("CHAT_GC_TUNING", True),
+    "GC_FREEZE_INTERVAL": env_float("CHAT_GC_FREEZE_INTERVAL", 10.0),
     "REDIS_URL": REDIS_URL,
     # Images (PROTOCOL.md, media): the most an upload may weigh and hold, how many a user
     # may send per window, how long a signed URL lives, and a send's attachments.

@@ -35,7 +35,7 @@ from messaging.ephemeral import (
     get_store,
     users_sorted,
 )
-from messaging.servers import install_graceful_shutdown, text_frame, tune_gc
+from messaging.servers import GcKeeper, install_graceful_shutdown, text_frame, tune_gc
 from moderation import rules
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,10 @@ class Hub:
             asyncio.create_task(self._pump(), name="hub-pump"),
             asyncio.create_task(self._heartbeat(), name="hub-heartbeat"),
         ]
+        if settings.CHAT["GC_TUNING"]:
+            keeper = GcKeeper(lambda: len(self.connections))
+            period = settings.CHAT["GC_FREEZE_INTERVAL"]
+            self._tasks.append(asyncio.create_task(keeper.run(period), name="hub-gc"))
 
     async def stop(self) -> None:
         # Also a flag: a cancellation can come out of redis-py as a TimeoutError (when it

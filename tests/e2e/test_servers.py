@@ -210,3 +210,45 @@ async def test_daphne_under_load_stops_on_the_first_sigterm_from_a_process_manag
         server.stop()
         for ws in sockets:
             await ws.close()
+
+
+async def test_sockets_that_come_and_go_leave_no_garbage_behind_the_frozen_heap(tmp_path):
+    """The production server freezes what its sockets hold (messaging.servers.GcKeeper); what a
+    closed socket leaves in cycles is freed by a full collection once the heap holds more
+    than its open sockets explain, so churn does not grow the heap."""
+    import urllib.request
+
+    from tests.e2e.site import migrate, site_env
+    from tests.servers import start_server
+
+    env = site_env(tmp_path, CHAT_GC_FREEZE_INTERVAL="0.2", CHAT_MAX_CONNECTIONS_PER_USER="1000")
+    migrate(env)
+    server = start_server("uvicorn", env, tmp_path / "uvicorn.log")
+
+    def metric(name: str) -> float:
+        with urllib.request.urlopen(f"{server.http_url}/metrics", timeout=10) as response:
+            lines = response.read().decode().splitlines()
+        return next(float(line.split()[-1]) for line in lines if line.startswith(name + " "))
+
+    async def open_joined(count: int) -> list:
+        sockets = [await ws_open(server.ws_url, me["access"]) for _ in range(count)]
+        for ws in sockets:
+            await send(ws, type="join", room=room)
+        for ws in sockets:
+            await recv(ws, "joined")
+        return sockets
+
+    try:
+        me = guest(server.http_url)
+        room = general_room(server.http_url, me["access"])
+        sockets = await open_joined(200)
+        await asyncio.sleep(0.6)
+        opened = metric("chat_heap_blocks")
+        for _ in range(12):  # 2,400 sockets closed, 200 open at any time
+            await asyncio.gather(*(ws.close() for ws in sockets))
+            sockets = await open_joined(200)
+        await asyncio.sleep(0.6)
+        assert metric("chat_gc_full_collection_seconds_count") >= 1
+        assert metric("chat_heap_blocks") <= 1.3 * opened, (opened, metric("chat_heap_blocks"))
+    finally:
+        server.stop()
