@@ -9,6 +9,7 @@ in issue 6 are stated per core.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,23 @@ def pin_generator(spread: bool = False) -> None:
     if (os.cpu_count() or 1) >= 2 and not spread:
         os.sched_setaffinity(0, {GENERATOR_CORE})
     raise_open_files()
+
+
+@contextlib.contextmanager
+def generator_gc_paused() -> Iterator[None]:
+    """No garbage collection in the load generator while it measures: it holds as many
+    sockets as the server, and its own collections (0.5-1 s at 10,000 sockets, Python's
+    default thresholds) were counted as the server's latency. What exists is frozen first;
+    the cycles made meanwhile are collected afterwards."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+        gc.collect()
 
 
 def raise_open_files() -> None:

@@ -27,7 +27,17 @@ import random
 import time
 import urllib.request
 
-from bench.common import TARGETS, Stack, ms, percentile, pin_generator, repeat, rss_bytes, save
+from bench.common import (
+    TARGETS,
+    Stack,
+    generator_gc_paused,
+    ms,
+    percentile,
+    pin_generator,
+    repeat,
+    rss_bytes,
+    save,
+)
 from bench.wire import ChatSocket, Frame, join, open_socket
 
 STRAGGLERS = 3.0
@@ -154,15 +164,16 @@ async def measure_public(stack: Stack, rooms: int, per_room: int, duration: floa
             n += 1
             await asyncio.sleep(start + n - time.monotonic())
 
-    began = time.monotonic()
-    await asyncio.gather(*(talk(room, sockets) for room, sockets in members.items()))
-    elapsed = time.monotonic() - began
     others = per_room - 1
-    deadline = time.monotonic() + STRAGGLERS
-    while time.monotonic() < deadline and (
-        len(acked) < len(sent_at) or any(len(delivered.get(c, ())) < others for c in acked)
-    ):
-        await asyncio.sleep(0.1)
+    with generator_gc_paused():
+        began = time.monotonic()
+        await asyncio.gather(*(talk(room, sockets) for room, sockets in members.items()))
+        elapsed = time.monotonic() - began
+        deadline = time.monotonic() + STRAGGLERS
+        while time.monotonic() < deadline and (
+            len(acked) < len(sent_at) or any(len(delivered.get(c, ())) < others for c in acked)
+        ):
+            await asyncio.sleep(0.1)
     open_now = sum(
         1 for sockets in members.values() for sock, _ in sockets if not sock.closed.done()
     )
