@@ -70,6 +70,7 @@ bench: $(STAMP)
 	$(PY) -m bench.rooms --public 2000 --per-room 5
 	$(PY) -m bench.idle
 	$(PY) -m bench.storm
+	$(PY) -m bench.churn
 	@for target in uvicorn postgresql; do $(PY) -m bench.history --target $$target || exit 1; done
 	@for target in uvicorn postgresql; do $(PY) -m bench.ack --target $$target || exit 1; done
 	$(PY) -m bench.ack --target postgresql --direct
@@ -95,6 +96,7 @@ bench-quick: $(STAMP)
 	$(QUICK) $(PY) -m bench.rooms --public 100 --per-room 5 --duration 2 --repeats 1
 	$(QUICK) $(PY) -m bench.idle --connections 300 --idle 2 --repeats 1
 	$(QUICK) $(PY) -m bench.storm --clients 100 --repeats 1
+	$(QUICK) $(PY) -m bench.churn --sockets 200 --churn 20 --duration 12 --repeats 1
 	$(QUICK) $(PY) -m bench.history --messages 10000 --requests 5 --repeats 1
 	$(QUICK) $(PY) -m bench.ack --duration 2 --repeats 1
 	$(QUICK) $(PY) -m bench.search --messages 3000 --requests 3 --repeats 1
