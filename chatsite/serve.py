@@ -57,6 +57,14 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def handle_websocket_upgrade(self) -> None:
+        super().handle_websocket_upgrade()
+        # The WebSocket protocol has the transport now and this one gets no more calls (not
+        # even connection_lost, where uvicorn lets go of its parser): the parser refers back
+        # to this protocol through its callbacks, so break that cycle here, or every socket's
+        # handshake would wait for a full collection (messaging.servers.GcKeeper).
+        self.parser = None  # type: ignore[assignment]
+
     def _arm(self) -> None:
         self._header_timer = self.loop.call_later(self.header_timeout, self._too_slow)
 

@@ -87,8 +87,16 @@ class Outbox:
 
     async def aclose(self) -> None:
         self._closed = True
+        # The session's callback refers back to the session that holds this outbox: let go
+        # of it, so a closed socket's objects are freed as soon as nothing refers to them,
+        # not by a full collection (messaging.servers.GcKeeper freezes them).
+        self._on_overflow = _nothing
         if self._task is None:
             return
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+
+
+def _nothing() -> None:
+    pass

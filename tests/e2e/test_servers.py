@@ -212,10 +212,13 @@ async def test_daphne_under_load_stops_on_the_first_sigterm_from_a_process_manag
             await ws.close()
 
 
-async def test_sockets_that_come_and_go_leave_no_garbage_behind_the_frozen_heap(tmp_path):
-    """The production server freezes what its sockets hold (messaging.servers.GcKeeper); what a
-    closed socket leaves in cycles is freed by a full collection once the heap holds more
-    than its open sockets explain, so churn does not grow the heap."""
+async def test_a_closed_socket_leaves_nothing_for_the_collector(tmp_path):
+    """The production server freezes what its sockets hold (messaging.servers.GcKeeper), so a
+    closed socket's objects must be freed by reference counting: a cycle among them (the
+    session and its outbox; uvicorn's HTTP protocol and its parser after the upgrade) would
+    hide them from every collection but a full one. 2,400 sockets closed through a real
+    uvicorn: no full collection needed, the heap as it was (with either cycle back: four full
+    collections)."""
     import urllib.request
 
     from tests.e2e.site import migrate, site_env
@@ -248,7 +251,7 @@ async def test_sockets_that_come_and_go_leave_no_garbage_behind_the_frozen_heap(
             await asyncio.gather(*(ws.close() for ws in sockets))
             sockets = await open_joined(200)
         await asyncio.sleep(0.6)
-        assert metric("chat_gc_full_collection_seconds_count") >= 1
-        assert metric("chat_heap_blocks") <= 1.3 * opened, (opened, metric("chat_heap_blocks"))
+        assert metric("chat_gc_full_collection_seconds_count") == 0
+        assert metric("chat_heap_blocks") <= 1.2 * opened, (opened, metric("chat_heap_blocks"))
     finally:
         server.stop()

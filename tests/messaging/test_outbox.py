@@ -105,3 +105,28 @@ def test_no_probe_for_servers_that_apply_backpressure_themselves():
         return None
 
     assert transport_backlog_probe(send) is None
+
+
+async def test_a_closed_outbox_lets_go_of_the_session_that_holds_it():
+    """The session's overflow callback refers back to the session: after ``aclose`` nothing
+    of that cycle remains, so a closed socket is freed without a collection (the server
+    freezes its heap: messaging.servers.GcKeeper)."""
+    import gc
+    import weakref
+
+    class Session:
+        def __init__(self) -> None:
+            self.outbox = Outbox(StuckSocket().send, max_bytes=10_000, on_overflow=self.overflowed)
+
+        def overflowed(self) -> None:
+            pass
+
+    session = Session()
+    gone = weakref.ref(session)
+    await session.outbox.aclose()
+    gc.disable()
+    try:
+        del session
+        assert gone() is None
+    finally:
+        gc.enable()
