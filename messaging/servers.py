@@ -366,15 +366,16 @@ class GcKeeper:
     (counting the frozen objects walks them all: 0.2 s at 10,000 sockets).
 
     Frozen objects are still freed when nothing refers to them, but not when they die in a
-    cycle, and a closed socket's objects do (its protocol, transport, ``Session`` and
-    ``Outbox`` refer to each other): freezing alone leaked ~90 objects per closed socket.
-    Only a full collection frees those, so the tick runs one when the heap exceeds what it
+    cycle, which only a full collection frees. A closed socket used to leave two (session ->
+    outbox -> the session's callback; uvicorn's HTTP protocol and its parser after the
+    upgrade), holding ~88 objects each; both are broken when the socket closes (test:
+    tests/e2e/test_servers.py), so a closed socket is freed at once. For whatever else
+    dies in a cycle, the tick runs a full collection when the heap exceeds what it
     should hold by a quarter (CPython's own rule for full collections): what it held after
     the last full collection, plus ``per_socket`` for each socket opened since, minus the
-    same for each one closed. A process that only gains sockets (a ramp, a reconnect storm)
-    never pays a full collection for them; one whose sockets come and go pays one per
-    quarter of its heap turned over, as it would without freezing, and hidden garbage stays
-    under a quarter of the heap. ``per_socket`` is re-measured at each full collection.
+    same for each one closed. Sockets that come and go (a ramp, a reconnect storm, churn)
+    cost no full collection, and hidden garbage stays under a quarter of the heap.
+    ``per_socket`` is re-measured at each full collection.
     """
 
     def __init__(
