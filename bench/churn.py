@@ -116,6 +116,7 @@ async def measure(stack: Stack, sockets: int, churn: int, rate: float, duration:
         "sockets": sockets,
         "churn_per_s": churn,
         "closed": closed,
+        "duration_s": duration,
         "rate": rate,
         "acked": len(acks),
         "ack_p50_ms": percentile(acks, 50),

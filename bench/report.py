@@ -166,8 +166,14 @@ def report(results: dict[tuple[str, str], dict]) -> str:
                 f"| sockets that come and go | {target} | {run['sockets']:,} sockets, "
                 f"{run['churn_per_s']} replaced per second: ack p50/p99 "
                 f"{ms(median['ack_p50_ms'])}/{ms(median['ack_p99_ms'])}; "
-                f"{median['full_collections']:.0f} full collections a minute of "
-                f"{median['full_collection_mean_s'] * 1000:.0f} ms; heap peak "
+                f"{median['full_collections']:.0f} full collections in "
+                f"{run.get('duration_s', 60):.0f} s"
+                + (
+                    f" ({median['full_collection_mean_s'] * 1000:.0f} ms each)"
+                    if median["full_collections"]
+                    else ""
+                )
+                + f"; heap peak "
                 f"{median['heap_peak'] / max(median['heap_joined'], 1):.2f}x joined; RSS "
                 f"{median['rss_joined_mb']:.0f} -> {median['rss_end_mb']:.0f} MB |"
             )
