@@ -41,6 +41,18 @@ def django_db_modify_db_settings(request):
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """Close what asgiref's thread-sensitive thread (where async code runs its database
+    work, outside any request) still holds, so the test database can be dropped: pytest-django
+    closes only the main thread's connections."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
+@pytest.fixture(scope="session")
 def redis_server():
     server = start_redis()
     yield server
