@@ -13,6 +13,19 @@ from tests.servers import start_postgres, start_redis
 USE_POSTGRES = os.environ.get("TEST_DATABASE") == "postgresql"
 
 
+def waiting_on_a_lock() -> int:
+    """Backends of the test database waiting for a lock now (PostgreSQL): how a test with
+    threads sees that one of them is blocked on another's row."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def compiled_catalogs():
     """``make`` compiles locale/ (issue 15); a bare pytest run compiles what is stale."""

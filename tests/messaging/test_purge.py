@@ -14,6 +14,7 @@ from messaging.models import ChatMessage
 from messaging.purge import rooms_purge_idle
 from messaging.services import message_send
 from rooms.models import ChatRoom
+from tests.conftest import waiting_on_a_lock
 from tests.factories import ListingFactory, PublicRoomFactory, UserFactory, direct_room
 from tests.messaging.wsclient import WsClient
 
@@ -147,12 +148,6 @@ def test_a_first_message_sent_after_the_room_was_picked_keeps_it(clock, monkeypa
     ]
 
 
-def _waiting_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-        return cursor.fetchone()[0] > 0
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_first_message_still_being_written_keeps_its_room(clock):
     """The send has taken the room's row (``room_next_seq``) but not committed when the
@@ -185,7 +180,7 @@ def test_a_first_message_still_being_written_keeps_its_room(clock):
     purger = threading.Thread(target=purge_now)
     purger.start()
     deadline = time.monotonic() + 10
-    while not _waiting_on_a_lock():  # the purge is blocked on the room's row
+    while not waiting_on_a_lock():  # the purge is blocked on the room's row
         assert time.monotonic() < deadline, "the purge never waited for the send"
         purger.join(0.01)
     commit.set()

@@ -6,13 +6,13 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from messaging.services import message_send
 from notifications import services
 from notifications.models import RoomDue
 from rooms.models import Membership
-from tests.conftest import USE_POSTGRES
+from tests.conftest import USE_POSTGRES, waiting_on_a_lock
 from tests.factories import ListingFactory, UserFactory, direct_room
 from tests.notifications.conftest import tasks_pending
 
@@ -23,16 +23,6 @@ pytestmark = [
         reason="real write concurrency is tested on PostgreSQL (make test runs it)",
     ),
 ]
-
-
-def waiting_on_a_lock() -> int:
-    """Backends of this database waiting for a row lock now."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
 
 
 def test_a_send_committing_while_the_task_retires_its_burst_stays_due(settings):
