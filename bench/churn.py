@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import random
 import time
-import urllib.request
 
 from bench.common import (
     TARGETS,
@@ -35,15 +34,6 @@ from bench.common import (
 from bench.wire import ChatSocket, join, open_socket
 
 USERS = 500
-
-
-def server_metrics(stack: Stack) -> dict[str, float]:
-    with urllib.request.urlopen(f"{stack.http}/metrics", timeout=10) as response:
-        lines = response.read().decode().splitlines()
-    return {
-        name: float(value)
-        for name, _, value in (line.rpartition(" ") for line in lines if line and line[0] != "#")
-    }
 
 
 async def measure(stack: Stack, sockets: int, churn: int, rate: float, duration: float) -> dict:
@@ -64,7 +54,7 @@ async def measure(stack: Stack, sockets: int, churn: int, rate: float, duration:
     for start in range(0, sockets, 250):
         live += await asyncio.gather(*(connect() for _ in range(min(250, sockets - start))))
     await asyncio.sleep(11)  # a keeper tick (every 10 s) has measured the joined heap
-    before = server_metrics(stack)
+    before = stack.metrics()
     rss_joined = rss_bytes(pid)
 
     sent_at: dict[str, int] = {}
@@ -99,11 +89,11 @@ async def measure(stack: Stack, sockets: int, churn: int, rate: float, duration:
                 sock.abort()
             closed += churn
             live = live[churn:] + list(await asyncio.gather(*(connect() for _ in range(churn))))
-            peak_heap = max(peak_heap, server_metrics(stack).get("chat_heap_blocks", 0.0))
+            peak_heap = max(peak_heap, stack.metrics().get("chat_heap_blocks", 0.0))
             await asyncio.sleep(max(0.0, tick + 1 - time.monotonic()))
         sending.cancel()
         await asyncio.sleep(1)
-    after = server_metrics(stack)
+    after = stack.metrics()
     for sock in [*live, sender]:
         sock.abort()
     collections = after.get("chat_gc_full_collection_seconds_count", 0.0) - before.get(

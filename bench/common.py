@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,6 +235,18 @@ class Stack:
         )  # fmt: skip
         self.procs.append(process)
         return process
+
+    def metrics(self) -> dict[str, float]:
+        """The first server process's ``/metrics``: each sample's value by its name (with
+        labels, as Prometheus writes it)."""
+        with urllib.request.urlopen(f"{self.http}/metrics", timeout=10) as response:
+            lines = response.read().decode().splitlines()
+        return {
+            name: float(value)
+            for name, _, value in (
+                line.rpartition(" ") for line in lines if line and line[0] != "#"
+            )
+        }
 
     def usage(self) -> dict[str, tuple[float, int, int]]:
         """Each server process's (``worker0``...) and Redis' CPU seconds so far and voluntary

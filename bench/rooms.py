@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import random
 import time
-import urllib.request
 
 from bench.common import (
     TARGETS,
@@ -212,14 +211,9 @@ async def measure_public(stack: Stack, rooms: int, per_room: int, duration: floa
 def group_commits(stack: Stack) -> tuple[int, float]:
     """The server's ``chat_send_group_size`` histogram (/metrics): how many send groups it
     committed, and how many sends they held."""
-    url = f"http://127.0.0.1:{stack.ports[0]}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        text = response.read().decode()
-    values = dict(
-        line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("chat_send_group_")
-    )
-    return int(float(values.get("chat_send_group_size_count", 0))), float(
-        values.get("chat_send_group_size_sum", 0)
+    values = stack.metrics()
+    return int(values.get("chat_send_group_size_count", 0)), values.get(
+        "chat_send_group_size_sum", 0.0
     )
 
 
