@@ -20,6 +20,26 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// Brings a list of cards up to date with `fresh` (elements carrying `data-key`, in order).
+// A card that has not changed stays the very same element, so a refresh of unchanged data
+// touches nothing: no flicker, and a keyboard user's focus stays where it was. If the focused
+// card itself changed, focus moves to its new version.
+export function updateList(list, fresh) {
+  const focusedKey = list.contains(document.activeElement) ? document.activeElement.closest("[data-key]")?.dataset.key : undefined;
+  const current = new Map([...list.children].map((el) => [el.dataset.key, el]));
+  const wanted = fresh.map((el) => {
+    const kept = current.get(el.dataset.key);
+    return kept?.isEqualNode(el) ? kept : el;
+  });
+  wanted.forEach((el, i) => {
+    if (list.children[i] !== el) list.insertBefore(el, list.children[i] ?? null);
+  });
+  while (list.children.length > wanted.length) list.lastElementChild.remove();
+  if (focusedKey !== undefined && !list.contains(document.activeElement)) {
+    list.querySelector(`[data-key="${CSS.escape(focusedKey)}"] a`)?.focus();
+  }
+}
+
 const URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
 
 export function linkified(text) {

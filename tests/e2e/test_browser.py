@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e import browser as chromium
 from tests.e2e.browser import run_in_site, say, shot
-from tests.e2e.site import general_room, guest, migrate, recv, send, site_env, ws_open
+from tests.e2e.site import general_room, guest, http, migrate, recv, send, site_env, ws_open
 from tests.servers import free_port, start_daphne
 
 browser = chromium.browser  # fixtures
@@ -53,6 +53,36 @@ def test_two_guests_in_a_public_room_see_each_other_live(site, person):
     one.goto(f"{site.http_url}/")
     expect(one.locator(".card", has_text="general")).to_be_visible()
     shot(one, "lobby")
+
+
+def test_the_lobby_refresh_keeps_a_keyboard_users_place(site, person):
+    """The lobby refreshes its cards (online counts) every few seconds: an unchanged card
+    stays the same element, and focus on a card that changed moves to its new version."""
+    quiet = guest(site.http_url)
+    status, room = http(
+        "POST", f"{site.http_url}/api/rooms/", {"name": "quiet corner"}, token=quiet["access"]
+    )
+    assert status == 201, room
+    general = general_room(site.http_url, quiet["access"])
+    viewer, walker = person(), person()
+    viewer.goto(f"{site.http_url}/")
+    cards = viewer.locator("#room-list .card")
+    expect(cards.filter(has_text="quiet corner")).to_be_visible()
+    online = cards.filter(has=viewer.locator(f'a[href="/rooms/{general}/"]')).locator(".online")
+    before = online.inner_text()
+    viewer.evaluate(
+        "document.querySelectorAll('#room-list .card').forEach((c) => { c.marked = true; })"
+    )
+    viewer.locator(f'#room-list a[href="/rooms/{general}/"]').focus()
+
+    walker.goto(f"{site.http_url}/rooms/{general}/")  # general's online count goes up
+    expect(walker.locator("#online")).not_to_have_text("0")
+    expect(online).not_to_have_text(before, timeout=8000)
+
+    assert viewer.evaluate("document.activeElement.getAttribute('href')") == f"/rooms/{general}/"
+    unchanged = viewer.locator(".card", has_text="quiet corner")
+    assert unchanged.evaluate("card => card.marked === true")  # not redrawn
+    assert online.evaluate("el => el.closest('.card').marked === undefined")  # redrawn
 
 
 def test_listing_chat_inbox_unread_and_seen(site, person):

@@ -1,5 +1,5 @@
 import { boot } from "../app.js";
-import { $, h, timeOf } from "../dom.js";
+import { $, h, timeOf, updateList } from "../dom.js";
 import { gettext, interpolate, ngettext } from "../i18n.js";
 import { thumbnail } from "../media.js";
 import { roomsOfKind } from "../rooms.js";
@@ -12,7 +12,7 @@ function card(room) {
   const photo = room.listing?.photo;
   return h(
     "li",
-    { class: `card${room.unread ? " unread" : ""}${photo ? " with-photo" : ""}`, dataset: { room: room.id } },
+    { class: `card${room.unread ? " unread" : ""}${photo ? " with-photo" : ""}`, dataset: { key: room.id } },
     photo ? h("span", { class: "card-photo" }, thumbnail(photo, { box: 48 })) : null,
     // The link covers the whole card (CSS); nothing else in a card is interactive.
     h("a", { href: `/rooms/${room.id}/`, class: "card-title card-link" }, room.peer ? room.peer.display_name : room.name),
@@ -36,7 +36,7 @@ function preview(message) {
 
 async function load() {
   const rooms = await roomsOfKind("direct");
-  list.replaceChildren(...rooms.map(card));
+  updateList(list, rooms.map(card));
   $("#inbox-empty").hidden = rooms.length > 0;
 }
 

@@ -1,5 +1,5 @@
 import { boot } from "../app.js";
-import { $, h, ready, showError, timeOf } from "../dom.js";
+import { $, h, ready, showError, timeOf, updateList } from "../dom.js";
 import { gettext } from "../i18n.js";
 import { identity } from "../identity.js";
 import { thumbnail } from "../media.js";
@@ -12,7 +12,7 @@ let next = null;
 function card(listing) {
   return h(
     "li",
-    { class: `card${listing.photo ? " with-photo" : ""}` },
+    { class: `card${listing.photo ? " with-photo" : ""}`, dataset: { key: listing.id } },
     listing.photo ? h("span", { class: "card-photo" }, thumbnail(listing.photo, { box: 72 })) : null,
     // The link covers the whole card (CSS); nothing else in a card is interactive.
     h("a", { href: `/listings/${listing.id}/`, class: "card-title card-link" }, listing.title),
@@ -25,7 +25,7 @@ async function load(url = "/api/listings/", append = false) {
   const data = await identity.api("GET", url);
   const cards = data.results.map(card);
   if (append) list.append(...cards);
-  else list.replaceChildren(...cards);
+  else updateList(list, cards);
   next = data.next ? new URL(data.next).pathname + new URL(data.next).search : null;
   more.hidden = !next;
   $("#listings-empty").hidden = list.children.length > 0;

@@ -1,5 +1,5 @@
 import { boot } from "../app.js";
-import { $, h, ready, showError, timeOf } from "../dom.js";
+import { $, h, ready, showError, timeOf, updateList } from "../dom.js";
 import { gettext, interpolate, language, ngettext } from "../i18n.js";
 import { identity } from "../identity.js";
 import { roomsOfKind } from "../rooms.js";
@@ -10,7 +10,7 @@ const list = $("#room-list");
 function card(room) {
   return h(
     "li",
-    { class: "card", dataset: { room: room.id } },
+    { class: "card", dataset: { key: room.id } },
     // The link covers the whole card (CSS); nothing else in a card is interactive.
     h("a", { href: `/rooms/${room.id}/`, class: "card-title card-link" }, room.name),
     h("span", { class: "online", dataset: { testid: "online" } }, interpolate(ngettext("%(count)s online", "%(count)s online", room.online), { count: room.online.toLocaleString(language()) })),
@@ -28,7 +28,7 @@ function card(room) {
 
 async function load() {
   const rooms = await roomsOfKind("public");
-  list.replaceChildren(...rooms.map(card));
+  updateList(list, rooms.map(card));
 }
 
 $("#new-room").addEventListener("submit", async (event) => {
