@@ -24,6 +24,7 @@ from bench.common import (
     TARGETS,
     Stack,
     generator_gc_paused,
+    in_batches,
     ms,
     percentile,
     pin_generator,
@@ -50,9 +51,7 @@ async def measure(stack: Stack, sockets: int, churn: int, rate: float, duration:
         await join(sock, room)
         return sock
 
-    live: list[ChatSocket] = []
-    for start in range(0, sockets, 250):
-        live += await asyncio.gather(*(connect() for _ in range(min(250, sockets - start))))
+    live = await in_batches(range(sockets), lambda _: connect())
     await asyncio.sleep(11)  # a keeper tick (every 10 s) has measured the joined heap
     before = stack.metrics()
     rss_joined = rss_bytes(pid)

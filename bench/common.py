@@ -8,6 +8,7 @@ in issue 6 are stated per core.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import json
@@ -23,10 +24,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -99,6 +100,21 @@ def generator_gc_paused() -> Iterator[None]:
         gc.enable()
         gc.unfreeze()
         gc.collect()
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+BATCH = 250  # sockets opened at once
+
+
+async def in_batches(items: Iterable[T], start: Callable[[T], Awaitable[R]]) -> list[R]:
+    """``start(item)`` for every item, ``BATCH`` at a time: each batch is finished before
+    the next begins. The results in the items' order."""
+    pending = list(items)
+    done: list[R] = []
+    for first in range(0, len(pending), BATCH):
+        done += await asyncio.gather(*(start(item) for item in pending[first : first + BATCH]))
+    return done
 
 
 def raise_open_files() -> None:

@@ -14,12 +14,20 @@ import argparse
 import asyncio
 import time
 
-from bench.common import TARGETS, Stack, cpu_seconds, pin_generator, repeat, rss_bytes, save
+from bench.common import (
+    TARGETS,
+    Stack,
+    cpu_seconds,
+    in_batches,
+    pin_generator,
+    repeat,
+    rss_bytes,
+    save,
+)
 from bench.wire import ChatSocket, join, open_socket
 
 USERS = 500  # connections are spread over this many identities
 WARM = 100
-BATCH = 250
 
 
 async def measure(stack: Stack, connections: int, idle_seconds: float) -> dict:
@@ -38,8 +46,7 @@ async def measure(stack: Stack, connections: int, idle_seconds: float) -> dict:
     await asyncio.sleep(2)
     rss_warm = rss_bytes(pid)
     began = time.monotonic()
-    for start in range(WARM, connections, BATCH):
-        await asyncio.gather(*(connect(n) for n in range(start, min(start + BATCH, connections))))
+    await in_batches(range(WARM, connections), connect)
     ramp = time.monotonic() - began
     await asyncio.sleep(5)  # presence broadcasts of the ramp settle
     rss_full = rss_bytes(pid)

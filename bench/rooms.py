@@ -30,6 +30,7 @@ from bench.common import (
     TARGETS,
     Stack,
     generator_gc_paused,
+    in_batches,
     ms,
     percentile,
     pin_generator,
@@ -41,7 +42,6 @@ from bench.wire import ChatSocket, Frame, join, open_socket
 
 STRAGGLERS = 3.0
 WARM = 100  # sockets joined before the memory baseline
-BATCH = 250  # sockets opened at once
 
 
 class Tally:
@@ -147,8 +147,7 @@ async def measure_public(stack: Stack, rooms: int, per_room: int, duration: floa
     await asyncio.sleep(2)
     rss_warm = rss_bytes(pid)
     began = time.monotonic()
-    for start in range(WARM, len(seats), BATCH):
-        await asyncio.gather(*(seat(*s) for s in seats[start : start + BATCH]))
+    await in_batches(seats[WARM:], lambda s: seat(*s))
     ramp = time.monotonic() - began
     await asyncio.sleep(5)  # presence broadcasts of the ramp settle
     rss_full = rss_bytes(pid)

@@ -26,12 +26,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.common import TARGETS, Stack, pin_generator, repeat, save
+from bench.common import TARGETS, Stack, in_batches, pin_generator, repeat, save
 from bench.wire import ChatSocket, Frame, HandshakeFailed, open_socket
 
 USERS = 500
 RATE = 10.0  # sender messages/s
-CONNECT_BATCH = 250
 
 
 class Client:
@@ -157,10 +156,12 @@ async def measure(stack: Stack, clients: int, profile: Path | None = None) -> di
     people = seeded["result"]
     room = seeded["general"]
     fleet = [Client(stack.urls[0], people[n % USERS]["access"], room) for n in range(clients)]
-    for start in range(0, clients, CONNECT_BATCH):
-        batch = fleet[start : start + CONNECT_BATCH]
-        await asyncio.gather(*(client.connect() for client in batch))
-        await asyncio.gather(*(client.joined.wait() for client in batch))
+
+    async def arrive(client: Client) -> None:
+        await client.connect()
+        await client.joined.wait()
+
+    await in_batches(fleet, arrive)
 
     acked: list[int] = []
     sender = await open_socket(
